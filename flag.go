@@ -1,0 +1,397 @@
+package flagstore
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/flagstore/flagstore/store"
+)
+
+func flagIndex(proj string) index { return index{coll: "f", scope: proj} }
+
+func flagEntry(f *Flag) *entryOf {
+	return &entryOf{key: f.Key, name: f.Name, created: f.CreationDate, tags: f.Tags, archived: f.Archived}
+}
+
+// CreateFlag creates a flag in a project, with a configuration in every
+// environment seeded from its defaults. Without variations the flag is
+// boolean ([true, false]); without defaults it serves the first variation
+// when on and the last when off.
+func (s *Store) CreateFlag(ctx context.Context, proj string, p FlagPost) (Flag, error) {
+	if err := validKey("key", p.Key); err != nil {
+		return Flag{}, err
+	}
+	now := s.nowMillis()
+	f := Flag{
+		Key:               p.Key,
+		Name:              p.Name,
+		Description:       p.Description,
+		Variations:        slices.Clone(p.Variations),
+		Defaults:          p.Defaults,
+		Temporary:         true,
+		Tags:              nonNil(slices.Clone(p.Tags)),
+		MaintainerID:      p.MaintainerID,
+		MaintainerTeamKey: p.MaintainerTeamKey,
+		CustomProperties:  p.CustomProperties,
+		CreationDate:      now,
+		Version:           1,
+		Experiments:       Experiments{Items: []any{}},
+		GoalIDs:           []string{},
+		Environments:      map[string]*FlagConfig{},
+	}
+	if p.Temporary != nil {
+		f.Temporary = *p.Temporary
+	}
+	if f.CustomProperties == nil {
+		f.CustomProperties = map[string]CustomProperty{}
+	}
+	if len(f.Variations) == 0 {
+		f.Variations = []Variation{{Value: true}, {Value: false}}
+	}
+	for i := range f.Variations {
+		if f.Variations[i].ID == "" {
+			f.Variations[i].ID = s.newUUID()
+		}
+	}
+	if f.Defaults == nil {
+		f.Defaults = &FlagDefaults{OnVariation: 0, OffVariation: len(f.Variations) - 1}
+	}
+	var out Flag
+	err := s.update(ctx, func(w *wtx) error {
+		var pr Project
+		if _, err := getProject(&w.rtx, proj, &pr); err != nil {
+			return err
+		}
+		switch {
+		case p.ClientSideAvailability != nil:
+			f.ClientSideAvailability = *p.ClientSideAvailability
+		case p.IncludeInSnippet != nil:
+			f.ClientSideAvailability = ClientSideAvailability{UsingMobileKey: true, UsingEnvironmentID: *p.IncludeInSnippet}
+		case pr.DefaultClientSideAvailability != nil:
+			f.ClientSideAvailability = *pr.DefaultClientSideAvailability
+		default:
+			f.ClientSideAvailability = ClientSideAvailability{UsingMobileKey: true, UsingEnvironmentID: pr.IncludeInSnippetByDefault}
+		}
+		if ok, err := w.exists(flagKey(proj, p.Key)); err != nil || ok {
+			if ok {
+				return existsf("A flag with key %q already exists in project %q", p.Key, proj)
+			}
+			return err
+		}
+		var prereqs []Prerequisite
+		for i, ip := range p.InitialPrerequisites {
+			var pf Flag
+			if _, err := getFlag(&w.rtx, proj, ip.Key, &pf); err != nil {
+				return invalidf("initialPrerequisites", "initialPrerequisites[%d]: unknown flag %q", i, ip.Key)
+			}
+			idx := variationIndex(&pf, ip.VariationID)
+			if idx < 0 {
+				return invalidf("initialPrerequisites", "initialPrerequisites[%d]: flag %q has no variation %q", i, ip.Key, ip.VariationID)
+			}
+			prereqs = append(prereqs, Prerequisite{Key: ip.Key, Variation: idx})
+		}
+		err := each(&w.rtx, envPrefix(proj), func(_ string, d *envDoc) error {
+			c := s.newConfig(&f, &d.Environment, p.IsFlagOn, now)
+			c.Prerequisites = append(c.Prerequisites, prereqs...)
+			f.Environments[d.Key] = c
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := s.writeFlag(w, proj, nil, &f, 0); err != nil {
+			return err
+		}
+		return readFlagInto(&w.rtx, proj, p.Key, &out)
+	})
+	return out, err
+}
+
+// newConfig is a flag's configuration in a new environment: off, serving
+// the flag's default variations, with a fresh salt and selector.
+func (s *Store) newConfig(f *Flag, env *Environment, on bool, now int64) *FlagConfig {
+	d := FlagDefaults{OnVariation: 0, OffVariation: len(f.Variations) - 1}
+	if f.Defaults != nil {
+		d = *f.Defaults
+	}
+	return &FlagConfig{
+		On:             on,
+		Archived:       f.Archived,
+		Salt:           s.hexUUID(),
+		Sel:            s.hexUUID(),
+		LastModified:   now,
+		Version:        1,
+		Targets:        []Target{},
+		ContextTargets: []Target{},
+		Rules:          []Rule{},
+		Fallthrough:    VariationOrRollout{Variation: intPtr(d.OnVariation)},
+		OffVariation:   intPtr(d.OffVariation),
+		Prerequisites:  []Prerequisite{},
+		TrackEvents:    env.DefaultTrackEvents,
+	}
+}
+
+// variationIndex finds a variation by ID, or -1.
+func variationIndex(f *Flag, id string) int {
+	for i, v := range f.Variations {
+		if v.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// GetFlag returns a flag with its configuration in every environment.
+func (s *Store) GetFlag(ctx context.Context, proj, key string) (Flag, error) {
+	var f Flag
+	err := s.view(ctx, func(r *rtx) error { return readFlagInto(r, proj, key, &f) })
+	return f, err
+}
+
+// getFlag decodes the stored flag; a missing one is a 404 naming the project
+// or the flag.
+func getFlag(r *rtx, proj, key string, f *Flag) (uint64, error) {
+	k := flagKey(proj, key)
+	it, err := r.tx.Get(k)
+	if err != nil {
+		if _, perr := getProject(r, proj, &Project{}); perr != nil {
+			return 0, perr
+		}
+		return 0, notFoundOr(err, "Unknown flag %q in project %q", key, proj)
+	}
+	if d, ok := r.flags.get(k, it.Value); ok {
+		*f = cloneFlag(d)
+		return it.Version, nil
+	}
+	*f = Flag{}
+	if err := json.Unmarshal(it.Value, f); err != nil {
+		return 0, newError(ErrInternal, "corrupt document at %s: %v", k, err)
+	}
+	c := cloneFlag(f)
+	r.flags.put(k, it.Value, &c)
+	return it.Version, nil
+}
+
+// readFlagInto reads a flag as callers see it: with each configuration's
+// environment name filled in.
+func readFlagInto(r *rtx, proj, key string, f *Flag) error {
+	if _, err := getFlag(r, proj, key, f); err != nil {
+		return err
+	}
+	names, err := envNames(r, proj)
+	if err != nil {
+		return err
+	}
+	fillEnvNames(f, names)
+	return nil
+}
+
+func fillEnvNames(f *Flag, names map[string]string) {
+	for k, c := range f.Environments {
+		c.EnvironmentName = names[k]
+	}
+}
+
+// envNames maps a project's environment keys to their names.
+func envNames(r *rtx, proj string) (map[string]string, error) {
+	names := map[string]string{}
+	prefix := envIndex(proj).base() + "l/all/" + sortKey + sep
+	err := r.tx.Scan(prefix, "", func(it store.Item) bool {
+		names[it.Key[strings.LastIndexByte(it.Key, 0)+1:]] = string(it.Value)
+		return true
+	})
+	return names, err
+}
+
+// ListFlags lists a project's flags, by default newest first; archived flags
+// are listed only with ListOptions.Archived.
+func (s *Store) ListFlags(ctx context.Context, proj string, o ListOptions) (List[Flag], error) {
+	var out List[Flag]
+	err := s.view(ctx, func(r *rtx) error {
+		if _, err := getProject(r, proj, &Project{}); err != nil {
+			return err
+		}
+		keys, total, err := flagIndex(proj).page(r, o, "-creationDate")
+		if err != nil {
+			return err
+		}
+		names, err := envNames(r, proj)
+		if err != nil {
+			return err
+		}
+		out = List[Flag]{Items: make([]Flag, len(keys)), TotalCount: total}
+		for i, k := range keys {
+			if _, err := getFlag(r, proj, k, &out.Items[i]); err != nil {
+				return err
+			}
+			fillEnvNames(&out.Items[i], names)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// UpdateFlag applies fn to a copy of the flag and stores the result if it is
+// valid, moving the versions: _version rises on any change; an environment's
+// version rises when its configuration changes, and every environment's
+// when the variations, client-side availability or archive state change.
+// Computed fields (key, _version, creationDate, versions) cannot be changed.
+// A change that changes nothing writes nothing.
+func (s *Store) UpdateFlag(ctx context.Context, proj, key string, fn func(*Flag) error) (Flag, error) {
+	var out Flag
+	err := s.update(ctx, func(w *wtx) error {
+		var before Flag
+		ver, err := getFlag(&w.rtx, proj, key, &before)
+		if err != nil {
+			return err
+		}
+		after := cloneFlag(&before)
+		names, err := envNames(&w.rtx, proj)
+		if err != nil {
+			return err
+		}
+		fillEnvNames(&after, names)
+		if err := fn(&after); err != nil {
+			return err
+		}
+		if err := s.writeFlag(w, proj, &before, &after, ver); err != nil {
+			return err
+		}
+		fillEnvNames(&after, names)
+		out = after
+		return nil
+	})
+	return out, err
+}
+
+// ArchiveFlag archives a flag: it leaves the default list and SDKs stop
+// seeing it. A flag that other flags use as a prerequisite cannot be archived.
+func (s *Store) ArchiveFlag(ctx context.Context, proj, key string) (Flag, error) {
+	return s.UpdateFlag(ctx, proj, key, func(f *Flag) error { f.Archived = true; return nil })
+}
+
+// RestoreFlag brings an archived flag back.
+func (s *Store) RestoreFlag(ctx context.Context, proj, key string) (Flag, error) {
+	return s.UpdateFlag(ctx, proj, key, func(f *Flag) error { f.Archived = false; return nil })
+}
+
+// DeleteFlag deletes a flag. A flag that another flag uses as a prerequisite
+// cannot be deleted (ErrConflict).
+func (s *Store) DeleteFlag(ctx context.Context, proj, key string) error {
+	return s.update(ctx, func(w *wtx) error {
+		var f Flag
+		if _, err := getFlag(&w.rtx, proj, key, &f); err != nil {
+			return err
+		}
+		if err := refuseIfDependents(&w.rtx, proj, key, "deleted"); err != nil {
+			return err
+		}
+		if err := w.del(flagKey(proj, key)); err != nil {
+			return err
+		}
+		if err := flagIndex(proj).reindex(w, flagEntry(&f), nil); err != nil {
+			return err
+		}
+		return rewriteRefs(w, flagRefs(proj, &f), nil)
+	})
+}
+
+// refuseIfDependents is a 409 when other flags use key as a prerequisite.
+func refuseIfDependents(r *rtx, proj, key, verb string) error {
+	deps, err := r.keysUnder(prereqPrefix(proj, key))
+	if err != nil {
+		return err
+	}
+	if len(deps) > 0 {
+		return inUsef("Flag %q cannot be %s: it is a prerequisite of %s", key, verb, strings.Join(deps, ", "))
+	}
+	return nil
+}
+
+// eachFlagUpdate applies fn to every flag of a project and stores each with
+// _version raised (used when environments come and go).
+func eachFlagUpdate(w *wtx, proj string, fn func(*Flag)) error {
+	var keys []string
+	err := each(&w.rtx, flagPrefix(proj), func(k string, _ *struct{}) error {
+		keys = append(keys, k)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		var f Flag
+		ver, err := getFlag(&w.rtx, proj, k, &f)
+		if err != nil {
+			return err
+		}
+		oldRefs := flagRefs(proj, &f)
+		fn(&f)
+		f.Version++
+		if err := w.put(flagKey(proj, k), &f, ver); err != nil {
+			return err
+		}
+		if err := rewriteRefs(w, oldRefs, flagRefs(proj, &f)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFlag normalises, validates and stores a flag (before is nil for a new
+// one), moving versions and keeping its index entries and references.
+func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) error {
+	s.normaliseFlag(after)
+	if before != nil {
+		if err := checkFlagReadOnly(before, after); err != nil {
+			return err
+		}
+		if !s.moveFlagVersions(before, after) {
+			return nil
+		}
+	}
+	if err := validateFlag(after); err != nil {
+		return err
+	}
+	if err := s.checkFlagRefs(&w.rtx, proj, before, after); err != nil {
+		return err
+	}
+	stored := stripNames(after)
+	raw, err := json.Marshal(stored)
+	if err != nil {
+		return newError(ErrInvalid, "cannot encode flag: %v", err)
+	}
+	if err := w.w.Put(flagKey(proj, after.Key), raw, ver); err != nil {
+		return err
+	}
+	c := cloneFlag(stored)
+	w.flags.put(flagKey(proj, after.Key), raw, &c)
+	var oldEntry *entryOf
+	var oldRefs map[string]bool
+	if before != nil {
+		oldEntry, oldRefs = flagEntry(before), flagRefs(proj, before)
+	}
+	if err := flagIndex(proj).reindex(w, oldEntry, flagEntry(after)); err != nil {
+		return err
+	}
+	return rewriteRefs(w, oldRefs, flagRefs(proj, after))
+}
+
+// stripNames returns a copy of f without the computed environment names,
+// which are never stored.
+func stripNames(f *Flag) *Flag {
+	c := *f
+	c.Environments = make(map[string]*FlagConfig, len(f.Environments))
+	for k, v := range f.Environments {
+		if v == nil {
+			c.Environments[k] = nil
+			continue
+		}
+		cc := *v
+		cc.EnvironmentName = ""
+		c.Environments[k] = &cc
+	}
+	return &c
+}
