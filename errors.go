@@ -1,6 +1,7 @@
 package flagstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -87,6 +88,13 @@ var sentinelInfo = map[error]struct {
 	ErrInternal:         {http.StatusInternalServerError, CodeInternalError},
 }
 
+// sentinelOrder fixes which class wins when an error wraps several.
+var sentinelOrder = []error{
+	ErrInvalid, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrMethodNotAllowed,
+	ErrAlreadyExists, ErrConflict, ErrTooLarge, ErrPatchFailed, ErrRateLimited,
+	ErrUnavailable, ErrInternal,
+}
+
 // FieldError names one invalid field of a request, as in LaunchDarkly's
 // validation error body.
 type FieldError struct {
@@ -169,7 +177,12 @@ func AsError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	for sentinel := range sentinelInfo {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		e := newError(ErrUnavailable, "request cancelled: %v", err)
+		e.err = errors.Join(ErrUnavailable, err)
+		return e
+	}
+	for _, sentinel := range sentinelOrder {
 		if errors.Is(err, sentinel) {
 			return newError(sentinel, "%s", sentinel.Error())
 		}

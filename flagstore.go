@@ -185,9 +185,7 @@ func storeErr(err error) error {
 	case errors.Is(err, store.ErrClosed):
 		return newError(ErrUnavailable, "the store is closed")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		e := newError(ErrUnavailable, "request cancelled: %v", err)
-		e.err = errors.Join(ErrUnavailable, err)
-		return e
+		return AsError(err)
 	default:
 		return newError(ErrInternal, "storage failure: %v", err)
 	}
