@@ -245,7 +245,7 @@ func (ix index) page(r *rtx, o ListOptions, defSort string) ([]string, int, erro
 	}
 	var err error
 	if desc {
-		err = scanReverse(r.tx, prefix, visit)
+		err = r.tx.ScanReverse(prefix, "", visit)
 	} else {
 		err = r.tx.Scan(prefix, "", visit)
 	}
@@ -257,23 +257,4 @@ func (ix index) page(r *rtx, o ListOptions, defSort string) ([]string, int, erro
 	}
 	total, err := r.count("n/" + ix.coll + sep + ix.scope + sep + view + sep + filter)
 	return keys, total, err
-}
-
-// scanReverse visits prefix in descending key order.
-func scanReverse(tx store.ReadTx, prefix string, fn func(store.Item) bool) error {
-	if rs, ok := tx.(interface {
-		ScanReverse(prefix, before string, fn func(store.Item) bool) error
-	}); ok {
-		return rs.ScanReverse(prefix, "", fn)
-	}
-	var all []store.Item
-	if err := tx.Scan(prefix, "", func(it store.Item) bool { all = append(all, it); return true }); err != nil {
-		return err
-	}
-	for i := len(all) - 1; i >= 0; i-- {
-		if !fn(all[i]) {
-			break
-		}
-	}
-	return nil
 }

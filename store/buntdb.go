@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -274,8 +275,7 @@ func (b *BuntDB) Update(ctx context.Context, fn func(WriteTx) error) error {
 		return err
 	}
 	t.done = true
-	live := t.liveOps()
-	if live == 0 {
+	if t.liveOps() == 0 {
 		return nil // nothing changed; the deferred rollback undoes no-ops
 	}
 	var commit Commit
@@ -360,11 +360,11 @@ const headerLen = 8
 // encodeValue returns the buntdb value for value at version: the version
 // big-endian, then the bytes. buntdb's log is binary-safe.
 func encodeValue(version uint64, value []byte) string {
+	var hdr [headerLen]byte
+	binary.BigEndian.PutUint64(hdr[:], version)
 	var sb strings.Builder
 	sb.Grow(headerLen + len(value))
-	for shift := 56; shift >= 0; shift -= 8 {
-		sb.WriteByte(byte(version >> shift))
-	}
+	sb.Write(hdr[:])
 	sb.Write(value)
 	return sb.String()
 }

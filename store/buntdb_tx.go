@@ -333,3 +333,72 @@ func (t *txn) commit() Commit {
 	}
 	return Commit{Revision: t.next, Ops: ops, Note: t.note}
 }
+
+// ScanReverse implements [ReadTx.ScanReverse]. It reads in chunks below a
+// moving upper bound, so fn runs outside buntdb's iterator and may write.
+func (t *txn) ScanReverse(prefix, before string, fn func(Item) bool) error {
+	if err := t.usable(false); err != nil {
+		return err
+	}
+	if isReserved(prefix) {
+		return nil
+	}
+	// upper is an exclusive bound: the smaller of before and the first key
+	// past every key with the prefix ("" for no bound).
+	upper := prefixEnd(prefix)
+	if before != "" && (upper == "" || before < upper) {
+		upper = before
+	}
+	type entry struct{ key, raw string }
+	chunk := make([]entry, 0, scanChunk)
+	for {
+		chunk = chunk[:0]
+		visit := func(key, raw string) bool {
+			if upper != "" && key >= upper {
+				return true
+			}
+			if !strings.HasPrefix(key, prefix) {
+				return false
+			}
+			if !isReserved(key) {
+				chunk = append(chunk, entry{key, raw})
+			}
+			return len(chunk) < scanChunk
+		}
+		var err error
+		if upper == "" {
+			err = t.btx.Descend("", visit)
+		} else {
+			err = t.btx.DescendLessOrEqual("", upper, visit)
+		}
+		if err != nil {
+			return mapErr(err)
+		}
+		for _, e := range chunk {
+			it, err := decodeItem(e.key, e.raw)
+			if err != nil {
+				return err
+			}
+			if !fn(it) {
+				return nil
+			}
+			upper = e.key
+		}
+		if len(chunk) < scanChunk {
+			return nil
+		}
+	}
+}
+
+// prefixEnd returns the smallest key greater than every key that starts
+// with prefix, or "" when there is none (an empty or all-0xff prefix).
+func prefixEnd(prefix string) string {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return ""
+}

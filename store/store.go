@@ -65,6 +65,10 @@ type ReadTx interface {
 	// Inside a WriteTx, fn may call Put and Delete; whether the rest of the
 	// scan sees keys written ahead of its position is up to the backend.
 	Scan(prefix, after string, fn func(Item) bool) error
+	// ScanReverse is Scan in descending key order: it visits the items
+	// whose key starts with prefix and sorts before the key `before` (all
+	// of them when before is ""), from the greatest down.
+	ScanReverse(prefix, before string, fn func(Item) bool) error
 	// Revision is the revision of the last commit visible to this
 	// transaction (0 for an empty, never-written store).
 	Revision() uint64

@@ -64,6 +64,7 @@ func sameState(t *testing.T, what string, got, want map[string]store.Item) {
 func testReopen(t *testing.T, open Opener) {
 	b := openFresh(t, open)
 	binary := []byte("\x00\r\n*2\r\n$3\r\ndel\r\n\xff")
+	put(t, b, "", "the empty key", store.Absent)
 	put(t, b, "d/a", "a", store.Absent)
 	put(t, b, "d/b", "b", store.Absent)
 	put(t, b, "d/c", "c", store.Absent)

@@ -207,11 +207,13 @@ func testSubscribeCancel(t *testing.T, b store.Backend) {
 func testSubscribeThenView(t *testing.T, b store.Backend) {
 	const commits = 60
 	started := make(chan struct{})
+	var once sync.Once
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		defer once.Do(func() { close(started) }) // even if a commit fails
 		for i := range commits {
 			if i == 10 {
-				close(started)
+				once.Do(func() { close(started) })
 			}
 			key := fmt.Sprintf("sv/%d", i%7)
 			err := b.Update(context.Background(), func(tx store.WriteTx) error {

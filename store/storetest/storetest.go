@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"Scan", testScan},
 		{"ScanStopAndRetain", testScanStopAndRetain},
 		{"ScanWhileWriting", testScanWhileWriting},
+		{"ScanReverse", testScanReverse},
 		{"ConditionalPut", testConditionalPut},
 		{"ConditionalDelete", testConditionalDelete},
 		{"Atomic", testAtomic},
@@ -506,5 +508,76 @@ func testScanWhileWriting(t *testing.T, b store.Backend) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testScanReverse checks ScanReverse against Scan over the same fixture:
+// for every prefix and bound it visits the same keys in the opposite order,
+// and it stops when fn returns false.
+func testScanReverse(t *testing.T, b store.Backend) {
+	update(t, b, func(tx store.WriteTx) error {
+		for _, k := range scanFixture {
+			if err := tx.Put(k, []byte("v"+k), store.Absent); err != nil {
+				return fmt.Errorf("Put(%q): %w", k, err)
+			}
+		}
+		// More keys than one read chunk, to cross chunk boundaries.
+		for i := range 150 {
+			if err := tx.Put(fmt.Sprintf("m/%03d", i), nil, store.Absent); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	reverse := func(tx store.ReadTx, prefix, before string) []string {
+		keys := []string{}
+		if err := tx.ScanReverse(prefix, before, func(it store.Item) bool {
+			if string(it.Value) != "v"+it.Key && !strings.HasPrefix(it.Key, "m/") {
+				t.Errorf("ScanReverse item %+v", it)
+			}
+			keys = append(keys, it.Key)
+			return true
+		}); err != nil {
+			t.Fatalf("ScanReverse(%q, %q): %v", prefix, before, err)
+		}
+		return keys
+	}
+	cases := []struct{ prefix, before string }{
+		{"", ""}, {"a/", ""}, {"a/", "a/2"}, {"a/", "a/2/x"}, {"a/", "a/\xff"}, {"a/", "a/"},
+		{"a/", "b"}, {"a/", "0"}, {"a", ""}, {"a0", ""}, {"b", ""}, {"c", ""}, {"", "b"},
+		{"m/", ""}, {"m/", "m/100"}, {"a/\xff", ""},
+	}
+	for _, write := range []bool{false, true} {
+		check := func(tx store.ReadTx) error {
+			for _, tc := range cases {
+				var want []string
+				for _, k := range scanKeys(t, tx, tc.prefix, "") {
+					if tc.before == "" || k < tc.before {
+						want = append(want, k)
+					}
+				}
+				slices.Reverse(want)
+				if want == nil {
+					want = []string{}
+				}
+				if got := reverse(tx, tc.prefix, tc.before); !slices.Equal(got, want) {
+					t.Errorf("ScanReverse(%q, %q) (write tx %v): got %q; want %q", tc.prefix, tc.before, write, got, want)
+				}
+			}
+			n := 0
+			if err := tx.ScanReverse("m/", "", func(store.Item) bool { n++; return n < 70 }); err != nil || n != 70 {
+				t.Errorf("ScanReverse early stop: visited %d, err %v", n, err)
+			}
+			return nil
+		}
+		var err error
+		if write {
+			err = b.Update(context.Background(), func(tx store.WriteTx) error { return check(tx) })
+		} else {
+			err = b.View(context.Background(), check)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
