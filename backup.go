@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/flagstore/flagstore/store"
@@ -86,6 +87,9 @@ func (s *Store) Load(ctx context.Context, rd io.Reader) error {
 		}
 		if l.K == "" {
 			return invalidf("", "load: line %d has no key", n+1)
+		}
+		if strings.HasPrefix(l.K, store.ReservedPrefix) {
+			return invalidf("", "load: line %d has a reserved key", n+1)
 		}
 		lines = append(lines, l)
 	}

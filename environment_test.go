@@ -1,9 +1,11 @@
 package flagstore
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -76,6 +78,7 @@ func TestStore_CreateEnvironmentRefused(t *testing.T) {
 		{"key with slash", "shop", with(func(p *EnvironmentPost) { p.Key = "a/b" }), func(t testing.TB, err error) { tstInvalid(t, err, "key") }},
 		{"key starts with dash", "shop", with(func(p *EnvironmentPost) { p.Key = "-a" }), func(t testing.TB, err error) { tstInvalid(t, err, "key") }},
 		{"empty name", "shop", with(func(p *EnvironmentPost) { p.Name = "" }), func(t testing.TB, err error) { tstInvalid(t, err, "name") }},
+		{"name not UTF-8", "shop", with(func(p *EnvironmentPost) { p.Name = "St\xe4ging" }), func(t testing.TB, err error) { tstInvalid(t, err, "name") }},
 		{"bad color", "shop", with(func(p *EnvironmentPost) { p.Color = "#00000" }), func(t testing.TB, err error) { tstInvalid(t, err, "color") }},
 		{"long color", "shop", with(func(p *EnvironmentPost) { p.Color = "0000000" }), func(t testing.TB, err error) { tstInvalid(t, err, "color") }},
 		{"negative ttl", "shop", with(func(p *EnvironmentPost) { p.DefaultTTL = -5 }), func(t testing.TB, err error) { tstInvalid(t, err, "defaultTtl") }},
@@ -465,6 +468,7 @@ func TestStore_UpdateEnvironmentRefused(t *testing.T) {
 		{"version", func(e *Environment) { e.Version = 7 }, "version"},
 		{"version with a real change", func(e *Environment) { e.Name = "x"; e.Version++ }, "version"},
 		{"empty name", func(e *Environment) { e.Name = "" }, "name"},
+		{"name not UTF-8", func(e *Environment) { e.Name = "\xff\xfe" }, "name"},
 		{"bad color", func(e *Environment) { e.Color = "red" }, "color"},
 		{"negative ttl", func(e *Environment) { e.DefaultTTL = -1 }, "defaultTtl"},
 		{"bad tag", func(e *Environment) { e.Tags = []string{"a", "a"} }, "tags"},
@@ -556,5 +560,47 @@ func TestStore_ListEnvironmentsNames(t *testing.T) {
 	}
 	if l, _ := st.ListEnvironments(ctx, "shop", ListOptions{Tag: "live"}); l.TotalCount != 1 || tstKeys(l.Items)[0] != "prod" {
 		t.Errorf("tag live after delete = %v (total %d)", tstKeys(l.Items), l.TotalCount)
+	}
+}
+
+// Environments and flags created concurrently end up fully connected: every
+// flag has a configuration in every environment.
+func TestStore_CreateEnvironmentConcurrentWithFlags(t *testing.T) {
+	t.Parallel()
+	st, _ := tstStore(t)
+	ctx := t.Context()
+	tstMustProject(t, st, "shop")
+	const n = 8
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if _, err := st.CreateEnvironment(ctx, "shop", EnvironmentPost{Key: fmt.Sprintf("env%d", i), Name: "E", Color: "000000"}); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if _, err := st.CreateFlag(ctx, "shop", FlagPost{Key: fmt.Sprintf("flag%d", i), Name: "F"}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	envs := tstAllEnvs(t, st, "shop")
+	if envs.TotalCount != n+2 {
+		t.Fatalf("%d environments, want %d", envs.TotalCount, n+2)
+	}
+	flags, err := st.ListFlags(ctx, "shop", ListOptions{Limit: 100})
+	if err != nil || flags.TotalCount != n {
+		t.Fatalf("ListFlags = %d, %v", flags.TotalCount, err)
+	}
+	for _, f := range flags.Items {
+		for _, e := range envs.Items {
+			if c := f.Environments[e.Key]; c == nil || c.Version != 1 {
+				t.Errorf("flag %s in %s: %+v", f.Key, e.Key, c)
+			}
+		}
+		if len(f.Environments) != n+2 {
+			t.Errorf("flag %s has %d configurations", f.Key, len(f.Environments))
+		}
 	}
 }

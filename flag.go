@@ -259,8 +259,12 @@ func (s *Store) UpdateFlag(ctx context.Context, proj, key string, fn func(*Flag)
 		if err := s.writeFlag(w, proj, &before, &after, ver); err != nil {
 			return err
 		}
-		fillEnvNames(&after, names)
-		out = after
+		// Return what was stored (decoded JSON, cached by writeFlag), not
+		// after, which may hold the caller's own values and memory.
+		if _, err := getFlag(&w.rtx, proj, key, &out); err != nil {
+			return err
+		}
+		fillEnvNames(&out, names)
 		return nil
 	})
 	return out, err
@@ -366,8 +370,12 @@ func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) 
 	if err := w.w.Put(flagKey(proj, after.Key), raw, ver); err != nil {
 		return err
 	}
-	c := cloneFlag(stored)
-	w.flags.put(flagKey(proj, after.Key), raw, &c)
+	// Cache the decoding of what was stored, not the caller's values: they
+	// may be Go types JSON does not decode to, or memory the caller reuses.
+	var c Flag
+	if err := json.Unmarshal(raw, &c); err == nil {
+		w.flags.put(flagKey(proj, after.Key), raw, &c)
+	}
 	var oldEntry *entryOf
 	var oldRefs map[string]bool
 	if before != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -342,7 +343,7 @@ func TestFlag_CreateBooleanDefaults(t *testing.T) {
 
 func TestFlag_CreateOptions(t *testing.T) {
 	t.Parallel()
-	f, tr := false, true
+	no, yes := false, true
 	cases := []struct {
 		name  string
 		post  FlagPost
@@ -436,7 +437,7 @@ func TestFlag_CreateOptions(t *testing.T) {
 		},
 		{
 			name: "temporary false",
-			post: FlagPost{Temporary: &f},
+			post: FlagPost{Temporary: &no},
 			check: func(t *testing.T, f Flag) {
 				if f.Temporary {
 					t.Error("temporary = true")
@@ -445,7 +446,7 @@ func TestFlag_CreateOptions(t *testing.T) {
 		},
 		{
 			name: "temporary true explicitly",
-			post: FlagPost{Temporary: &tr},
+			post: FlagPost{Temporary: &yes},
 			check: func(t *testing.T, f Flag) {
 				if !f.Temporary {
 					t.Error("temporary = false")
@@ -463,7 +464,7 @@ func TestFlag_CreateOptions(t *testing.T) {
 		},
 		{
 			name: "clientSideAvailability wins over includeInSnippet",
-			post: FlagPost{ClientSideAvailability: &ClientSideAvailability{}, IncludeInSnippet: &tr},
+			post: FlagPost{ClientSideAvailability: &ClientSideAvailability{}, IncludeInSnippet: &yes},
 			check: func(t *testing.T, f Flag) {
 				if f.ClientSideAvailability != (ClientSideAvailability{}) || f.IncludeInSnippet {
 					t.Errorf("csa %+v includeInSnippet %v", f.ClientSideAvailability, f.IncludeInSnippet)
@@ -472,7 +473,7 @@ func TestFlag_CreateOptions(t *testing.T) {
 		},
 		{
 			name: "includeInSnippet",
-			post: FlagPost{IncludeInSnippet: &tr},
+			post: FlagPost{IncludeInSnippet: &yes},
 			check: func(t *testing.T, f Flag) {
 				if f.ClientSideAvailability != (ClientSideAvailability{UsingMobileKey: true, UsingEnvironmentID: true}) || !f.IncludeInSnippet {
 					t.Errorf("csa %+v includeInSnippet %v", f.ClientSideAvailability, f.IncludeInSnippet)
@@ -770,7 +771,58 @@ func TestFlag_GetReturnsCopies(t *testing.T) {
 	}
 }
 
-func TestFlag_EnvironmentNameFilled(t *testing.T) {
+// TestFlag_ReadsAreDecodedJSON: whatever Go values a caller writes, a read
+// returns the stored JSON decoded, the same values of the same types a
+// fresh process would read, and never memory the caller still holds.
+func TestFlag_ReadsAreDecodedJSON(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, _ := fxSetup(t)
+	roundTrips := func(what string, f Flag) {
+		t.Helper()
+		var rt Flag
+		if err := json.Unmarshal([]byte(fxJSON(t, f)), &rt); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(f, rt) {
+			t.Errorf("%s: the flag read holds values that are not decoded JSON:\n%#v\n%#v", what, f.Variations, rt.Variations)
+		}
+	}
+
+	a, b := []string{"a"}, []string{"b"}
+	created := fxCreate(t, st, "flag", FlagPost{Variations: []Variation{{Value: a}, {Value: b}}})
+	a[0], b[0] = "mutated", "mutated"
+	got := fxGet(t, st, "flag")
+	if v := fxValues(t, got); v != `[["a"],["b"]]` {
+		t.Errorf("after the caller reused its slices, GetFlag shows values %s", v)
+	}
+	roundTrips("CreateFlag", created)
+	roundTrips("GetFlag after create", got)
+
+	on, off := map[string]int{"n": 1}, map[string]int{"n": 2}
+	in := []any{1, int64(2), "three"}
+	updated := fxUpdate(t, st, "flag", func(f *Flag) {
+		f.Variations[0].Value, f.Variations[1].Value = on, off
+		f.Environments["production"].Rules = []Rule{{Variation: intPtr(0), Clauses: []Clause{{Attribute: "n", Op: "in", Values: in}}}}
+	})
+	on["n"], in[2] = 99, "mutated"
+	got = fxGet(t, st, "flag")
+	if v := fxValues(t, got); v != `[{"n":1},{"n":2}]` {
+		t.Errorf("after the caller reused its maps, GetFlag shows values %s", v)
+	}
+	if v := fxJSON(t, got.Environments["production"].Rules[0].Clauses[0].Values); v != `[1,2,"three"]` {
+		t.Errorf("after the caller reused its slice, clause values are %s", v)
+	}
+	roundTrips("UpdateFlag", updated)
+	roundTrips("GetFlag after update", got)
+	l, err := st.ListFlags(ctx, fxProj, ListOptions{})
+	if err != nil || len(l.Items) != 1 {
+		t.Fatalf("ListFlags: %v", err)
+	}
+	roundTrips("ListFlags", l.Items[0])
+}
+
+func TestFlag_EnvNameFilled(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st, _ := fxSetup(t)
@@ -971,6 +1023,84 @@ func TestFlag_UpdateVersions(t *testing.T) {
 	})
 }
 
+// TestFlag_UpdateInPlaceEdits: the callback may edit what it is given in
+// place, down to elements of nested slices and pointed-to values; each such
+// edit is a change like any other.
+func TestFlag_UpdateInPlaceEdits(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		fn      func(*Flag)
+		envWide bool   // every environment's version moves
+		env     string // else this one's does ("" for none)
+	}{
+		{"tag element", func(f *Flag) { f.Tags[0] = "renamed" }, false, ""},
+		{"custom property value element", func(f *Flag) { f.CustomProperties["k"].Value[0] = "v2" }, false, ""},
+		{"defaults", func(f *Flag) { f.Defaults.OnVariation = 2 }, false, ""},
+		{"variation object value", func(f *Flag) { f.Variations[0].Value.(map[string]any)["n"] = 10.0 }, true, ""},
+		{"target value element", func(f *Flag) { f.Environments["production"].Targets[0].Values[0] = "carol" }, false, "production"},
+		{"context target value element", func(f *Flag) { f.Environments["production"].ContextTargets[0].Values[0] = "globex" }, false, "production"},
+		{"rule variation", func(f *Flag) { *f.Environments["production"].Rules[0].Variation = 2 }, false, "production"},
+		{"clause value element", func(f *Flag) { f.Environments["production"].Rules[0].Clauses[0].Values[0] = "@other.com" }, false, "production"},
+		{"rollout weight", func(f *Flag) {
+			r := f.Environments["test"].Fallthrough.Rollout
+			r.Variations[0].Weight, r.Variations[1].Weight = 40000, 60000
+		}, false, "test"},
+		{"rollout seed", func(f *Flag) { *f.Environments["test"].Fallthrough.Rollout.Seed = 2 }, false, "test"},
+		{"offVariation", func(f *Flag) { *f.Environments["test"].OffVariation = 0 }, false, "test"},
+		{"prerequisite variation", func(f *Flag) { f.Environments["production"].Prerequisites[0].Variation = 0 }, false, "production"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st, clk := fxSetup(t)
+			fxCreate(t, st, "gate", FlagPost{})
+			fxCreate(t, st, "flag", FlagPost{
+				Tags:             []string{"t"},
+				Variations:       []Variation{{Value: map[string]any{"n": 1}}, {Value: map[string]any{"n": 2}}, {Value: map[string]any{"n": 3}}},
+				CustomProperties: map[string]CustomProperty{"k": {Name: "K", Value: []string{"v"}}},
+			})
+			seed := 1
+			fxUpdate(t, st, "flag", func(f *Flag) {
+				p := f.Environments["production"]
+				p.Targets = []Target{{Values: []string{"alice"}, Variation: 0}}
+				p.ContextTargets = []Target{{Values: []string{"acme"}, Variation: 1, ContextKind: "org"}}
+				p.Rules = []Rule{fxRule(1, "@example.com")}
+				p.Prerequisites = []Prerequisite{{Key: "gate", Variation: 1}}
+				f.Environments["test"].Fallthrough = VariationOrRollout{Rollout: &Rollout{
+					Variations: []WeightedVariation{{Variation: 0, Weight: 50000}, {Variation: 1, Weight: 50000}}, Seed: &seed,
+				}}
+			})
+			before := fxGet(t, st, "flag")
+			now := clk.tick()
+			after := fxUpdate(t, st, "flag", tc.fn)
+			stored := fxGet(t, st, "flag")
+			if fxJSON(t, stored) == fxJSON(t, before) {
+				t.Fatal("the in-place edit was not stored")
+			}
+			if fxJSON(t, stored) != fxJSON(t, after) {
+				t.Fatal("UpdateFlag result differs from GetFlag")
+			}
+			if stored.Version != before.Version+1 {
+				t.Errorf("_version = %d, want %d", stored.Version, before.Version+1)
+			}
+			for env, b := range before.Environments {
+				a := stored.Environments[env]
+				wantVer := b.Version
+				if tc.envWide || env == tc.env {
+					wantVer++
+				}
+				if a.Version != wantVer {
+					t.Errorf("%s: version %d, want %d", env, a.Version, wantVer)
+				}
+				if a.Version != b.Version && a.LastModified != now {
+					t.Errorf("%s: lastModified %d, want %d", env, a.LastModified, now)
+				}
+			}
+		})
+	}
+}
+
 func TestFlag_UpdateReadOnly(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -1034,6 +1164,13 @@ func TestFlag_UpdateReadOnly(t *testing.T) {
 		if !errors.As(err, &e) {
 			t.Fatalf("want *Error, got %T", err)
 		}
+		fz.unchanged(t, st)
+
+		_, err = st.UpdateFlag(ctx, fxProj, "flag", func(f *Flag) error {
+			f.Name = "Renamed"
+			panic("callback panics")
+		})
+		fxErr(t, err, ErrInternal, CodeInternalError)
 		fz.unchanged(t, st)
 	})
 }
@@ -1642,7 +1779,7 @@ func TestFlag_Delete(t *testing.T) {
 	})
 }
 
-func TestFlag_EnvironmentLifecycle(t *testing.T) {
+func TestFlag_EnvLifecycle(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	st, clk := fxSetup(t)

@@ -1,6 +1,9 @@
 package flagstore
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // maxKeyLength bounds user-chosen keys and tags, as LaunchDarkly does.
 const maxKeyLength = 256
@@ -43,13 +46,17 @@ func validTags(attribute string, tags []string) *Error {
 	return nil
 }
 
-// validName refuses an empty or overlong display name.
+// validName refuses an empty, overlong or non-UTF-8 display name.
 func validName(attribute, name string) *Error {
 	if strings.TrimSpace(name) == "" {
 		return invalidf(attribute, "%s must be present", attribute)
 	}
 	if len(name) > 1024 {
 		return invalidf(attribute, "%s must be at most 1024 bytes", attribute)
+	}
+	if !utf8.ValidString(name) {
+		// JSON would store U+FFFD instead, so reads would differ.
+		return invalidf(attribute, "%s must be valid UTF-8", attribute)
 	}
 	return nil
 }

@@ -270,6 +270,7 @@ func TestStore_CreateProjectInvalid(t *testing.T) {
 		{"empty name", ProjectPost{Key: "shop", Name: ""}, "name"},
 		{"blank name", ProjectPost{Key: "shop", Name: " \t "}, "name"},
 		{"name too long", ProjectPost{Key: "shop", Name: strings.Repeat("n", 1025)}, "name"},
+		{"name not UTF-8", ProjectPost{Key: "shop", Name: "Sh\xffop"}, "name"},
 		{"empty tag", ProjectPost{Key: "shop", Name: "n", Tags: []string{""}}, "tags"},
 		{"tag with space", ProjectPost{Key: "shop", Name: "n", Tags: []string{"a b"}}, "tags"},
 		{"tag with slash", ProjectPost{Key: "shop", Name: "n", Tags: []string{"a/b"}}, "tags"},
@@ -282,6 +283,7 @@ func TestStore_CreateProjectInvalid(t *testing.T) {
 		{"environment color empty", ProjectPost{Key: "shop", Name: "n", Environments: withEnv(EnvironmentPost{Key: "e", Name: "E"})}, "environments.color"},
 		{"environment key invalid", ProjectPost{Key: "shop", Name: "n", Environments: withEnv(EnvironmentPost{Key: "-e", Name: "E", Color: "000000"})}, "environments.key"},
 		{"environment name empty", ProjectPost{Key: "shop", Name: "n", Environments: withEnv(EnvironmentPost{Key: "e", Color: "000000"})}, "environments.name"},
+		{"environment name not UTF-8", ProjectPost{Key: "shop", Name: "n", Environments: withEnv(EnvironmentPost{Key: "e", Name: "\xc3", Color: "000000"})}, "environments.name"},
 		{"environment negative ttl", ProjectPost{Key: "shop", Name: "n", Environments: withEnv(EnvironmentPost{Key: "e", Name: "E", Color: "000000", DefaultTTL: -1})}, "environments.defaultTtl"},
 		{"environment bad tag", ProjectPost{Key: "shop", Name: "n", Environments: withEnv(EnvironmentPost{Key: "e", Name: "E", Color: "000000", Tags: []string{"x y"}})}, "environments.tags"},
 	}
@@ -457,6 +459,7 @@ func TestStore_UpdateProjectRefused(t *testing.T) {
 		{"environments", func(p *Project) { p.Environments = []Environment{{Key: "x"}} }, "environments"},
 		{"empty name", func(p *Project) { p.Name = "" }, "name"},
 		{"blank name", func(p *Project) { p.Name = "   " }, "name"},
+		{"name not UTF-8", func(p *Project) { p.Name = "\xff" }, "name"},
 		{"bad tag", func(p *Project) { p.Tags = []string{"no spaces"} }, "tags"},
 		{"duplicate tag", func(p *Project) { p.Tags = []string{"a", "a"} }, "tags"},
 		{"valid change with a key change", func(p *Project) { p.Name = "ok"; p.Key = "x" }, "key"},
