@@ -29,8 +29,8 @@ type backupLine struct {
 }
 
 // Save writes the whole store to w as one consistent snapshot: a header
-// line, then one JSON line per key in key order. Token secrets are stored
-// only as hashes, so none appears here.
+// line, then one JSON line per key in key order. It holds what the store
+// holds, SDK and mobile keys included: keep backups as secret as the store.
 func (s *Store) Save(ctx context.Context, w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)

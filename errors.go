@@ -184,8 +184,14 @@ func AsError(err error) *Error {
 	}
 	for _, sentinel := range sentinelOrder {
 		if errors.Is(err, sentinel) {
-			return newError(sentinel, "%s", sentinel.Error())
+			e := newError(sentinel, "%s", err.Error())
+			e.err = errors.Join(sentinel, err)
+			return e
 		}
 	}
-	return newError(ErrInternal, "internal error")
+	// Keep the cause reachable through errors.Is and errors.As, but out of
+	// the message, which callers may show to clients.
+	e = newError(ErrInternal, "internal error")
+	e.err = errors.Join(ErrInternal, err)
+	return e
 }

@@ -72,8 +72,12 @@ func TestAsError_Cases(t *testing.T) {
 	if e := AsError(context.Canceled); !errors.Is(e, context.Canceled) || !errors.Is(e, ErrUnavailable) {
 		t.Error("a cancellation should stay recognisable as both ErrUnavailable and context.Canceled")
 	}
-	if e := AsError(errors.New("secret detail")); e.Message != "internal error" {
-		t.Errorf("internal error leaks its cause: %q", e.Message)
+	cause := errors.New("secret detail")
+	if e := AsError(cause); e.Message != "internal error" || !errors.Is(e, cause) || !errors.Is(e, ErrInternal) {
+		t.Errorf("internal error: message %q, keeps cause %v", e.Message, errors.Is(e, cause))
+	}
+	if e := AsError(fmt.Errorf("bad thing: %w", ErrInvalid)); e.Status != http.StatusBadRequest || e.Message != "bad thing: invalid request" {
+		t.Errorf("wrapped sentinel: %d %q", e.Status, e.Message)
 	}
 	if e := invalidf("key", "bad"); len(e.Errors) != 1 || e.Errors[0].Attribute != "key" {
 		t.Errorf("field errors: %+v", e.Errors)

@@ -384,7 +384,13 @@ func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) 
 	if err := flagIndex(proj).reindex(w, oldEntry, flagEntry(after)); err != nil {
 		return err
 	}
-	return rewriteRefs(w, oldRefs, flagRefs(proj, after))
+	if err := rewriteRefs(w, oldRefs, flagRefs(proj, after)); err != nil {
+		return err
+	}
+	if before != nil {
+		return s.reindexDependents(w, proj, before, after)
+	}
+	return nil
 }
 
 // stripNames returns a copy of f without the computed environment names,

@@ -323,3 +323,48 @@ func jsonEqual(a, b any) bool {
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
+
+// reindexDependents follows a change of a flag's variations into the flags
+// that use it as a prerequisite: their stored variation indexes move with the
+// variation (matched by _id). Removing a variation that a dependent still
+// requires is refused.
+func (s *Store) reindexDependents(w *wtx, proj string, before, after *Flag) error {
+	moved := false
+	newIndex := make([]int, len(before.Variations))
+	for i, v := range before.Variations {
+		newIndex[i] = variationIndex(after, v.ID)
+		moved = moved || newIndex[i] != i
+	}
+	if !moved {
+		return nil
+	}
+	deps, err := w.keysUnder(prereqPrefix(proj, after.Key))
+	if err != nil {
+		return err
+	}
+	for _, dep := range deps {
+		var db Flag
+		ver, err := getFlag(&w.rtx, proj, dep, &db)
+		if err != nil {
+			return err
+		}
+		da := cloneFlag(&db)
+		for _, env := range slices.Sorted(maps.Keys(da.Environments)) {
+			for i := range da.Environments[env].Prerequisites {
+				p := &da.Environments[env].Prerequisites[i]
+				if p.Key != after.Key || p.Variation < 0 || p.Variation >= len(newIndex) {
+					continue
+				}
+				if newIndex[p.Variation] < 0 {
+					return inUsef("Variation %d of flag %q cannot be removed: flag %q requires it as a prerequisite in environment %q",
+						p.Variation, after.Key, dep, env)
+				}
+				p.Variation = newIndex[p.Variation]
+			}
+		}
+		if err := s.writeFlag(w, proj, &db, &da, ver); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -187,6 +187,6 @@ func storeErr(err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return AsError(err)
 	default:
-		return newError(ErrInternal, "storage failure: %v", err)
+		return AsError(err)
 	}
 }
