@@ -351,6 +351,9 @@ func (t *txn) ScanReverse(prefix, before string, fn func(Item) bool) error {
 	}
 	type entry struct{ key, raw string }
 	chunk := make([]entry, 0, scanChunk)
+	// Chunks start small and double, so a caller that wants only the last
+	// key (a common use) reads one item, and a long scan few re-seeks.
+	size := 1
 	for {
 		chunk = chunk[:0]
 		visit := func(key, raw string) bool {
@@ -363,7 +366,7 @@ func (t *txn) ScanReverse(prefix, before string, fn func(Item) bool) error {
 			if !isReserved(key) {
 				chunk = append(chunk, entry{key, raw})
 			}
-			return len(chunk) < scanChunk
+			return len(chunk) < size
 		}
 		var err error
 		if upper == "" {
@@ -384,9 +387,10 @@ func (t *txn) ScanReverse(prefix, before string, fn func(Item) bool) error {
 			}
 			upper = e.key
 		}
-		if len(chunk) < scanChunk {
+		if len(chunk) < size {
 			return nil
 		}
+		size = min(2*size, scanChunk)
 	}
 }
 
