@@ -20,7 +20,8 @@ import (
 const maxSegmentTargetOps = 1500
 
 // segInsOp describes one segment instruction kind: the action a policy must
-// allow, the parameters it requires, and how it applies.
+// allow, the parameters it requires, and how it applies (nil: refused as a
+// big-segment instruction).
 type segInsOp struct {
 	action   string
 	required []string
@@ -58,50 +59,45 @@ var errSegInsBigSegment = errors.New("big segments are not supported by this sto
 
 // segInsOps maps each instruction kind LaunchDarkly documents for segments
 // to its handling. LaunchDarkly documents no updateDescription for
-// segments, so it is absent (JSON Patch edits the description).
-var segInsOps map[string]segInsOp
+// segments, so it is absent (JSON Patch edits the description). The
+// big-segment kinds have no handler: they are refused, but carry the
+// actions LaunchDarkly's policies would check, so authorization can run
+// before the refusal.
+var segInsOps = map[string]segInsOp{
+	"updateName": {"updateName", []string{"value"}, (*segInsApplier).updateName},
+	"addTags":    {"updateTags", []string{"values"}, (*segInsApplier).addTags},
+	"removeTags": {"updateTags", []string{"values"}, (*segInsApplier).removeTags},
 
-func init() {
-	included := func(add bool, user bool) func(*segInsApplier, *segInsParams) error {
-		return func(a *segInsApplier, p *segInsParams) error { return a.targets(p, false, add, user) }
-	}
-	excluded := func(add bool, user bool) func(*segInsApplier, *segInsParams) error {
-		return func(a *segInsApplier, p *segInsParams) error { return a.targets(p, true, add, user) }
-	}
-	big := func(*segInsApplier, *segInsParams) error { return errSegInsBigSegment }
-	segInsOps = map[string]segInsOp{
-		"updateName": {"updateName", []string{"value"}, (*segInsApplier).updateName},
-		"addTags":    {"updateTags", []string{"values"}, (*segInsApplier).addTags},
-		"removeTags": {"updateTags", []string{"values"}, (*segInsApplier).removeTags},
+	"addIncludedTargets":    {"updateIncluded", []string{"values"}, segInsTargets(false, true, false)},
+	"removeIncludedTargets": {"updateIncluded", []string{"values"}, segInsTargets(false, false, false)},
+	"addIncludedUsers":      {"updateIncluded", []string{"values"}, segInsTargets(false, true, true)},
+	"removeIncludedUsers":   {"updateIncluded", []string{"values"}, segInsTargets(false, false, true)},
+	"addExcludedTargets":    {"updateExcluded", []string{"values"}, segInsTargets(true, true, false)},
+	"removeExcludedTargets": {"updateExcluded", []string{"values"}, segInsTargets(true, false, false)},
+	"addExcludedUsers":      {"updateExcluded", []string{"values"}, segInsTargets(true, true, true)},
+	"removeExcludedUsers":   {"updateExcluded", []string{"values"}, segInsTargets(true, false, true)},
 
-		"addIncludedTargets":    {"updateIncluded", []string{"values"}, included(true, false)},
-		"removeIncludedTargets": {"updateIncluded", []string{"values"}, included(false, false)},
-		"addIncludedUsers":      {"updateIncluded", []string{"values"}, included(true, true)},
-		"removeIncludedUsers":   {"updateIncluded", []string{"values"}, included(false, true)},
-		"addExcludedTargets":    {"updateExcluded", []string{"values"}, excluded(true, false)},
-		"removeExcludedTargets": {"updateExcluded", []string{"values"}, excluded(false, false)},
-		"addExcludedUsers":      {"updateExcluded", []string{"values"}, excluded(true, true)},
-		"removeExcludedUsers":   {"updateExcluded", []string{"values"}, excluded(false, true)},
+	"addRule":                         {"updateRules", nil, (*segInsApplier).addRule},
+	"removeRule":                      {"updateRules", []string{"ruleId"}, (*segInsApplier).removeRule},
+	"reorderRules":                    {"updateRules", []string{"ruleIds"}, (*segInsApplier).reorderRules},
+	"updateRuleDescription":           {"updateRules", []string{"ruleId", "description"}, (*segInsApplier).updateRuleDescription},
+	"updateRuleRolloutAndContextKind": {"updateRules", []string{"ruleId", "weight"}, (*segInsApplier).updateRuleRollout},
+	"addClauses":                      {"updateRules", []string{"ruleId", "clauses"}, (*segInsApplier).addClauses},
+	"removeClauses":                   {"updateRules", []string{"ruleId", "clauseIds"}, (*segInsApplier).removeClauses},
+	"updateClause":                    {"updateRules", []string{"ruleId", "clauseId", "clause"}, (*segInsApplier).updateClause},
+	"addValuesToClause":               {"updateRules", []string{"ruleId", "clauseId", "values"}, (*segInsApplier).addValuesToClause},
+	"removeValuesFromClause":          {"updateRules", []string{"ruleId", "clauseId", "values"}, (*segInsApplier).removeValuesFromClause},
 
-		"addRule":                         {"updateRules", nil, (*segInsApplier).addRule},
-		"removeRule":                      {"updateRules", []string{"ruleId"}, (*segInsApplier).removeRule},
-		"reorderRules":                    {"updateRules", []string{"ruleIds"}, (*segInsApplier).reorderRules},
-		"updateRuleDescription":           {"updateRules", []string{"ruleId", "description"}, (*segInsApplier).updateRuleDescription},
-		"updateRuleRolloutAndContextKind": {"updateRules", []string{"ruleId", "weight"}, (*segInsApplier).updateRuleRollout},
-		"addClauses":                      {"updateRules", []string{"ruleId", "clauses"}, (*segInsApplier).addClauses},
-		"removeClauses":                   {"updateRules", []string{"ruleId", "clauseIds"}, (*segInsApplier).removeClauses},
-		"updateClause":                    {"updateRules", []string{"ruleId", "clauseId", "clause"}, (*segInsApplier).updateClause},
-		"addValuesToClause":               {"updateRules", []string{"ruleId", "clauseId", "values"}, (*segInsApplier).addValuesToClause},
-		"removeValuesFromClause":          {"updateRules", []string{"ruleId", "clauseId", "values"}, (*segInsApplier).removeValuesFromClause},
+	"addBigSegmentIncludedTargets":    {action: "updateIncluded"},
+	"removeBigSegmentIncludedTargets": {action: "updateIncluded"},
+	"addBigSegmentExcludedTargets":    {action: "updateExcluded"},
+	"removeBigSegmentExcludedTargets": {action: "updateExcluded"},
+	"processBigSegmentImport":         {action: "updateIncluded"},
+}
 
-		// Big segments are refused; the actions are what LaunchDarkly's
-		// policies would check, so authorization can run before the refusal.
-		"addBigSegmentIncludedTargets":    {"updateIncluded", nil, big},
-		"removeBigSegmentIncludedTargets": {"updateIncluded", nil, big},
-		"addBigSegmentExcludedTargets":    {"updateExcluded", nil, big},
-		"removeBigSegmentExcludedTargets": {"updateExcluded", nil, big},
-		"processBigSegmentImport":         {"updateIncluded", nil, big},
-	}
+// segInsTargets is the handler of one included/excluded instruction.
+func segInsTargets(excluded, add, user bool) func(*segInsApplier, *segInsParams) error {
+	return func(a *segInsApplier, p *segInsParams) error { return a.targets(p, excluded, add, user) }
 }
 
 // segmentInstructionAction maps an instruction kind to the LaunchDarkly
@@ -144,6 +140,9 @@ func segInsMessage(err error) string {
 // apply checks an instruction's required parameters, decodes them and runs
 // the kind's handler.
 func (a *segInsApplier) apply(in Instruction, op segInsOp) error {
+	if op.apply == nil {
+		return errSegInsBigSegment
+	}
 	for _, name := range op.required {
 		if raw, ok := in.Params[name]; !ok || string(raw) == "null" {
 			return fmt.Errorf("parameter %q is required", name)
