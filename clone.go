@@ -1,6 +1,7 @@
 package flagstore
 
 import (
+	"encoding/json"
 	"maps"
 	"slices"
 )
@@ -152,4 +153,43 @@ func cloneJSONSlice(s []any) []any {
 		out[i] = cloneJSON(e)
 	}
 	return out
+}
+
+// jsonShaped returns v as encoding/json would decode it (strings, float64,
+// bools, nil, map[string]any and []any), converting other Go values a
+// caller may have given, such as ints or []string, through JSON. Values that
+// already have that shape are returned as they are.
+func jsonShaped(v any) (any, error) {
+	if isJSONShaped(v) {
+		return v, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	err = json.Unmarshal(b, &out)
+	return out, err
+}
+
+func isJSONShaped(v any) bool {
+	switch x := v.(type) {
+	case nil, string, float64, bool:
+		return true
+	case map[string]any:
+		for _, e := range x {
+			if !isJSONShaped(e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range x {
+			if !isJSONShaped(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -78,8 +79,13 @@ func (s *Store) CreateEnvironment(ctx context.Context, proj string, p Environmen
 			return err
 		}
 		var err error
-		env, err = s.createEnvironmentIn(w, proj, p)
-		return err
+		if env, err = s.createEnvironmentIn(w, proj, p); err != nil {
+			return err
+		}
+		masked := maskEnv(env)
+		return s.record(w, change{kind: "environment", verb: "created", name: env.Name, resource: envRes(proj, env.Key),
+			parent: &AuditParent{Name: pr.Name, Resource: projRes(proj)}, accesses: accessesOf(envRes(proj, env.Key), "createEnvironment"),
+			after: &masked})
 	})
 	return env, err
 }
@@ -216,7 +222,10 @@ func (s *Store) UpdateEnvironment(ctx context.Context, proj, key string, fn func
 			return err
 		}
 		out = after
-		return envIndex(proj).reindex(w, envEntry(&before), envEntry(&after))
+		if err := envIndex(proj).reindex(w, envEntry(&before), envEntry(&after)); err != nil {
+			return err
+		}
+		return s.recordEnv(w, proj, "updated", &before, &after, changedActions(environmentFieldActions, &before, &after)...)
 	})
 	return out, err
 }
@@ -251,7 +260,10 @@ func (s *Store) DeleteEnvironment(ctx context.Context, proj, key string) error {
 		if err := envIndex(proj).reindex(w, envEntry(&d.Environment), nil); err != nil {
 			return err
 		}
-		return eachFlagUpdate(w, proj, func(f *Flag) { delete(f.Environments, key) })
+		if err := eachFlagUpdate(w, proj, func(f *Flag) { delete(f.Environments, key) }); err != nil {
+			return err
+		}
+		return s.recordEnv(w, proj, "deleted", &d.Environment, nil, "deleteEnvironment")
 	})
 }
 
@@ -289,6 +301,7 @@ func (s *Store) resetKey(ctx context.Context, proj, env, kind string, expiry tim
 		if err != nil {
 			return err
 		}
+		before := d.Environment
 		now := s.nowMillis()
 		if !expiry.IsZero() && expiry.UnixMilli() <= now {
 			return invalidf("expiry", "expiry must be in the future")
@@ -323,7 +336,10 @@ func (s *Store) resetKey(ctx context.Context, proj, env, kind string, expiry tim
 		}
 		d.Version++
 		out = d.Environment
-		return w.put(envKey(proj, env), &d, ver)
+		if err := w.put(envKey(proj, env), &d, ver); err != nil {
+			return err
+		}
+		return s.recordEnv(w, proj, "reset a key of", &before, &out, changedActions(environmentFieldActions, &before, &out)...)
 	})
 	return out, err
 }
@@ -336,4 +352,44 @@ func trimAttr(e *Error) *Error {
 		}
 	}
 	return e
+}
+
+// recordEnv writes the audit entry of an environment change; before or
+// after is nil for a create or a delete. Keys are masked in the snapshots.
+func (s *Store) recordEnv(w *wtx, proj, verb string, before, after *Environment, actions ...string) error {
+	var pr Project
+	if _, err := getProject(&w.rtx, proj, &pr); err != nil {
+		return err
+	}
+	target := before
+	if after != nil {
+		target = after
+	}
+	c := change{kind: "environment", verb: verb, name: target.Name, resource: envRes(proj, target.Key),
+		parent: &AuditParent{Name: pr.Name, Resource: projRes(proj)}, accesses: accessesOf(envRes(proj, target.Key), actions...)}
+	if before != nil {
+		m := maskEnv(*before)
+		c.before = &m
+	}
+	if after != nil {
+		m := maskEnv(*after)
+		c.after = &m
+	}
+	return s.record(w, c)
+}
+
+// maskEnv hides all but the last four characters of an environment's SDK
+// and mobile keys, so the audit log, which more people may read than may
+// view SDK keys, does not spread them.
+func maskEnv(e Environment) Environment {
+	e.APIKey, e.MobileKey = maskSecret(e.APIKey), maskSecret(e.MobileKey)
+	e.Tags = slices.Clone(e.Tags)
+	return e
+}
+
+func maskSecret(k string) string {
+	if len(k) <= 8 {
+		return strings.Repeat("*", len(k))
+	}
+	return k[:4] + strings.Repeat("*", len(k)-8) + k[len(k)-4:]
 }

@@ -104,7 +104,16 @@ func (s *Store) CreateFlag(ctx context.Context, proj string, p FlagPost) (Flag, 
 		if err := s.writeFlag(w, proj, nil, &f, 0); err != nil {
 			return err
 		}
-		return readFlagInto(&w.rtx, proj, p.Key, &out)
+		it, err := getFlagItem(&w.rtx, proj, p.Key, &out)
+		if err != nil {
+			return err
+		}
+		names, err := envNames(&w.rtx, proj)
+		if err != nil {
+			return err
+		}
+		fillEnvNames(&out, names)
+		return s.recordFlag(w, proj, "created", &out, nil, it.Value, accessesOf(flagRes(proj, "*", out.Key), "createFlag"))
 	})
 	return out, err
 }
@@ -153,25 +162,32 @@ func (s *Store) GetFlag(ctx context.Context, proj, key string) (Flag, error) {
 // getFlag decodes the stored flag; a missing one is a 404 naming the project
 // or the flag.
 func getFlag(r *rtx, proj, key string, f *Flag) (uint64, error) {
+	it, err := getFlagItem(r, proj, key, f)
+	return it.Version, err
+}
+
+// getFlagItem is getFlag that also returns the stored item, whose bytes
+// the audit log records as they are.
+func getFlagItem(r *rtx, proj, key string, f *Flag) (store.Item, error) {
 	k := flagKey(proj, key)
 	it, err := r.tx.Get(k)
 	if err != nil {
 		if _, perr := getProject(r, proj, &Project{}); perr != nil {
-			return 0, perr
+			return store.Item{}, perr
 		}
-		return 0, notFoundOr(err, "Unknown flag %q in project %q", key, proj)
+		return store.Item{}, notFoundOr(err, "Unknown flag %q in project %q", key, proj)
 	}
 	if d, ok := r.flags.get(k, it.Value); ok {
 		*f = cloneFlag(d)
-		return it.Version, nil
+		return it, nil
 	}
 	*f = Flag{}
 	if err := json.Unmarshal(it.Value, f); err != nil {
-		return 0, newError(ErrInternal, "corrupt document at %s: %v", k, err)
+		return store.Item{}, newError(ErrInternal, "corrupt document at %s: %v", k, err)
 	}
 	c := cloneFlag(f)
 	r.flags.put(k, it.Value, &c)
-	return it.Version, nil
+	return it, nil
 }
 
 // readFlagInto reads a flag as callers see it: with each configuration's
@@ -243,10 +259,11 @@ func (s *Store) UpdateFlag(ctx context.Context, proj, key string, fn func(*Flag)
 	var out Flag
 	err := s.update(ctx, func(w *wtx) error {
 		var before Flag
-		ver, err := getFlag(&w.rtx, proj, key, &before)
+		bit, err := getFlagItem(&w.rtx, proj, key, &before)
 		if err != nil {
 			return err
 		}
+		ver := bit.Version
 		after := cloneFlag(&before)
 		names, err := envNames(&w.rtx, proj)
 		if err != nil {
@@ -261,11 +278,15 @@ func (s *Store) UpdateFlag(ctx context.Context, proj, key string, fn func(*Flag)
 		}
 		// Return what was stored (decoded JSON, cached by writeFlag), not
 		// after, which may hold the caller's own values and memory.
-		if _, err := getFlag(&w.rtx, proj, key, &out); err != nil {
+		ait, err := getFlagItem(&w.rtx, proj, key, &out)
+		if err != nil {
 			return err
 		}
 		fillEnvNames(&out, names)
-		return nil
+		if out.Version == before.Version {
+			return nil // nothing changed, nothing to record
+		}
+		return s.recordFlag(w, proj, flagVerb(&before, &out), &out, bit.Value, ait.Value, flagAccesses(proj, &before, &out))
 	})
 	return out, err
 }
@@ -286,7 +307,8 @@ func (s *Store) RestoreFlag(ctx context.Context, proj, key string) (Flag, error)
 func (s *Store) DeleteFlag(ctx context.Context, proj, key string) error {
 	return s.update(ctx, func(w *wtx) error {
 		var f Flag
-		if _, err := getFlag(&w.rtx, proj, key, &f); err != nil {
+		fit, err := getFlagItem(&w.rtx, proj, key, &f)
+		if err != nil {
 			return err
 		}
 		if err := refuseIfDependents(&w.rtx, proj, key, "deleted"); err != nil {
@@ -298,7 +320,10 @@ func (s *Store) DeleteFlag(ctx context.Context, proj, key string) error {
 		if err := flagIndex(proj).reindex(w, flagEntry(&f), nil); err != nil {
 			return err
 		}
-		return rewriteRefs(w, flagRefs(proj, &f), nil)
+		if err := rewriteRefs(w, flagRefs(proj, &f), nil); err != nil {
+			return err
+		}
+		return s.recordFlag(w, proj, "deleted", &f, fit.Value, nil, accessesOf(flagRes(proj, "*", key), "deleteFlag"))
 	})
 }
 
@@ -347,7 +372,12 @@ func eachFlagUpdate(w *wtx, proj string, fn func(*Flag)) error {
 // writeFlag normalises, validates and stores a flag (before is nil for a new
 // one), moving versions and keeping its index entries and references.
 func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) error {
-	s.normaliseFlag(after)
+	// Work on memory of our own: the caller's callback may have put its
+	// own slices and values into after.
+	*after = cloneFlag(after)
+	if err := s.normaliseFlag(after); err != nil {
+		return err
+	}
 	if before != nil {
 		if err := checkFlagReadOnly(before, after); err != nil {
 			return err
@@ -370,12 +400,10 @@ func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) 
 	if err := w.w.Put(flagKey(proj, after.Key), raw, ver); err != nil {
 		return err
 	}
-	// Cache the decoding of what was stored, not the caller's values: they
-	// may be Go types JSON does not decode to, or memory the caller reuses.
-	var c Flag
-	if err := json.Unmarshal(raw, &c); err == nil {
-		w.flags.put(flagKey(proj, after.Key), raw, &c)
-	}
+	// after is the caller-free copy normaliseFlag shaped like decoded JSON,
+	// so a deep copy of it is what decoding raw would give.
+	c := cloneFlag(stored)
+	w.flags.put(flagKey(proj, after.Key), raw, &c)
 	var oldEntry *entryOf
 	var oldRefs map[string]bool
 	if before != nil {
@@ -408,4 +436,33 @@ func stripNames(f *Flag) *Flag {
 		c.Environments[k] = &cc
 	}
 	return &c
+}
+
+// recordFlag writes the audit entry of a flag change; before and after are
+// the stored documents (nil for a create or a delete).
+func (s *Store) recordFlag(w *wtx, proj, verb string, target *Flag, before, after []byte, accesses []Access) error {
+	var pr Project
+	if _, err := getProject(&w.rtx, proj, &pr); err != nil {
+		return err
+	}
+	c := change{kind: "flag", verb: verb, name: target.Name, resource: flagRes(proj, "*", target.Key),
+		parent: &AuditParent{Name: pr.Name, Resource: projRes(proj)}, accesses: accesses}
+	if before != nil {
+		c.before = json.RawMessage(before)
+	}
+	if after != nil {
+		c.after = json.RawMessage(after)
+	}
+	return s.record(w, c)
+}
+
+// flagVerb says in a title what an update did.
+func flagVerb(before, after *Flag) string {
+	switch {
+	case !before.Archived && after.Archived:
+		return "archived"
+	case before.Archived && !after.Archived:
+		return "restored"
+	}
+	return "updated"
 }

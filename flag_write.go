@@ -13,7 +13,10 @@ import (
 // normaliseFlag fills what a stored flag always has: derived kind, empty
 // lists rather than null, IDs on variations, rules and clauses, the user
 // context kind on user targets, and configs mirroring the archive state.
-func (s *Store) normaliseFlag(f *Flag) {
+func (s *Store) normaliseFlag(f *Flag) error {
+	if err := shapeFlagValues(f); err != nil {
+		return err
+	}
 	f.Kind = flagKind(f.Variations)
 	f.Tags = nonNil(f.Tags)
 	f.GoalIDs = nonNil(f.GoalIDs)
@@ -50,6 +53,70 @@ func (s *Store) normaliseFlag(f *Flag) {
 			s.normaliseClauses(r.Clauses)
 		}
 	}
+	return nil
+}
+
+// shapeFlagValues turns the free-form JSON values of a flag (variation
+// values, clause values, rollout allocations, experiment items) into the
+// shapes encoding/json decodes to, so the flag equals its stored decoding.
+func shapeFlagValues(f *Flag) error {
+	for i := range f.Variations {
+		v, err := jsonShaped(f.Variations[i].Value)
+		if err != nil {
+			return invalidf(fmt.Sprintf("variations[%d].value", i), "value cannot be encoded as JSON: %v", err)
+		}
+		f.Variations[i].Value = v
+	}
+	for i, it := range f.Experiments.Items {
+		v, err := jsonShaped(it)
+		if err != nil {
+			return invalidf("experiments", "item cannot be encoded as JSON: %v", err)
+		}
+		f.Experiments.Items[i] = v
+	}
+	shapeRollout := func(attr string, r *Rollout) error {
+		if r == nil || r.ExperimentAllocation == nil {
+			return nil
+		}
+		v, err := jsonShaped(r.ExperimentAllocation)
+		if err != nil {
+			return invalidf(attr, "experimentAllocation cannot be encoded as JSON: %v", err)
+		}
+		r.ExperimentAllocation, _ = v.(map[string]any)
+		return nil
+	}
+	for env, c := range f.Environments {
+		if c == nil {
+			continue
+		}
+		if err := shapeRollout("environments."+env+".fallthrough.rollout", c.Fallthrough.Rollout); err != nil {
+			return err
+		}
+		for i := range c.Rules {
+			r := &c.Rules[i]
+			if err := shapeRollout(fmt.Sprintf("environments.%s.rules[%d].rollout", env, i), r.Rollout); err != nil {
+				return err
+			}
+			if err := shapeClauseValues(fmt.Sprintf("environments.%s.rules[%d]", env, i), r.Clauses); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// shapeClauseValues does for clause values what shapeFlagValues does.
+func shapeClauseValues(attr string, cs []Clause) error {
+	for j := range cs {
+		for k, v := range cs[j].Values {
+			sv, err := jsonShaped(v)
+			if err != nil {
+				return invalidf(fmt.Sprintf("%s.clauses[%d].values[%d]", attr, j, k), "value cannot be encoded as JSON: %v", err)
+			}
+			cs[j].Values[k] = sv
+		}
+	}
+	return nil
 }
 
 // normaliseClauses gives clauses IDs and the default context kind.

@@ -158,7 +158,7 @@ func (s *Store) view(ctx context.Context, fn func(*rtx) error) (err error) {
 // returns nil.
 func (s *Store) update(ctx context.Context, fn func(*wtx) error) (err error) {
 	defer recoverInto(&err)
-	err = s.db.Update(ctx, func(tx store.WriteTx) error { return fn(&wtx{rtx: rtx{tx: tx, flags: s.flags}, w: tx}) })
+	err = s.db.Update(ctx, func(tx store.WriteTx) error { return fn(&wtx{rtx: rtx{tx: tx, flags: s.flags}, w: tx, ctx: ctx}) })
 	return storeErr(err)
 }
 

@@ -82,7 +82,8 @@ func (s *Store) CreateProject(ctx context.Context, p ProjectPost) (Project, erro
 			}
 			proj.Environments = append(proj.Environments, env)
 		}
-		return nil
+		return s.record(w, change{kind: "project", verb: "created", name: proj.Name, resource: projRes(proj.Key),
+			accesses: accessesOf(projRes(proj.Key), "createProject"), after: &proj})
 	})
 	if err != nil {
 		return Project{}, err
@@ -168,7 +169,11 @@ func (s *Store) UpdateProject(ctx context.Context, key string, fn func(*Project)
 		if err := w.put(projectKey(key), &after, ver); err != nil {
 			return err
 		}
-		return projectIndex.reindex(w, projectEntry(&before), projectEntry(&after))
+		if err := projectIndex.reindex(w, projectEntry(&before), projectEntry(&after)); err != nil {
+			return err
+		}
+		return s.record(w, change{kind: "project", verb: "updated", name: after.Name, resource: projRes(key),
+			accesses: accessesOf(projRes(key), changedActions(projectFieldActions, &before, &after)...), before: &before, after: &after})
 	})
 	if err != nil {
 		return Project{}, err
@@ -217,7 +222,11 @@ func (s *Store) DeleteProject(ctx context.Context, key string) error {
 		if err := w.del(projectKey(key)); err != nil {
 			return err
 		}
-		return projectIndex.reindex(w, projectEntry(&p), nil)
+		if err := projectIndex.reindex(w, projectEntry(&p), nil); err != nil {
+			return err
+		}
+		return s.record(w, change{kind: "project", verb: "deleted", name: p.Name, resource: projRes(key),
+			accesses: accessesOf(projRes(key), "deleteProject"), before: &p})
 	})
 }
 

@@ -44,7 +44,10 @@ func (s *Store) CreateSegment(ctx context.Context, proj, env string, p SegmentPo
 		if err := w.put(segKey(proj, env, p.Key), &seg, 0); err != nil {
 			return err
 		}
-		return segIndex(proj, env).reindex(w, nil, segEntry(&seg))
+		if err := segIndex(proj, env).reindex(w, nil, segEntry(&seg)); err != nil {
+			return err
+		}
+		return s.recordSegment(w, proj, env, "created", nil, &seg, "createSegment")
 	})
 	if err != nil {
 		return Segment{}, err
@@ -145,7 +148,10 @@ func (s *Store) UpdateSegment(ctx context.Context, proj, env, key string, fn fun
 			return err
 		}
 		out = after
-		return rewriteRefs(w, segmentRefs(proj, env, &before), segmentRefs(proj, env, &after))
+		if err := rewriteRefs(w, segmentRefs(proj, env, &before), segmentRefs(proj, env, &after)); err != nil {
+			return err
+		}
+		return s.recordSegment(w, proj, env, "updated", &before, &after, changedActions(segmentFieldActions, &before, &after)...)
 	})
 	return out, err
 }
@@ -255,7 +261,10 @@ func (s *Store) DeleteSegment(ctx context.Context, proj, env, key string) error 
 		if err := segIndex(proj, env).reindex(w, segEntry(&seg), nil); err != nil {
 			return err
 		}
-		return rewriteRefs(w, segmentRefs(proj, env, &seg), nil)
+		if err := rewriteRefs(w, segmentRefs(proj, env, &seg), nil); err != nil {
+			return err
+		}
+		return s.recordSegment(w, proj, env, "deleted", &seg, nil, "deleteSegment")
 	})
 }
 
@@ -271,4 +280,27 @@ func describeUsers(users []string) string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// recordSegment writes the audit entry of a segment change; before or after
+// is nil for a create or a delete.
+func (s *Store) recordSegment(w *wtx, proj, env, verb string, before, after *Segment, actions ...string) error {
+	var d envDoc
+	if _, err := getEnv(&w.rtx, proj, env, &d); err != nil {
+		return err
+	}
+	target := before
+	if after != nil {
+		target = after
+	}
+	res := segmentRes(proj, env, target.Key)
+	c := change{kind: "segment", verb: verb, name: target.Name, resource: res,
+		parent: &AuditParent{Name: d.Name, Resource: envRes(proj, env)}, accesses: accessesOf(res, actions...)}
+	if before != nil {
+		c.before = before
+	}
+	if after != nil {
+		c.after = after
+	}
+	return s.record(w, c)
 }

@@ -1,6 +1,7 @@
 package flagstore
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -107,6 +108,10 @@ func each[T any](r *rtx, prefix string, fn func(key string, v *T) error) error {
 type wtx struct {
 	rtx
 	w store.WriteTx
+	// ctx carries the comment and actor recorded in the audit log.
+	ctx context.Context
+	// entries are the IDs of the audit entries this transaction wrote.
+	entries []string
 }
 
 // put encodes v and writes it at key if the key is at version expect.

@@ -1,0 +1,369 @@
+package flagstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/flagstore/flagstore/store"
+)
+
+// AuditEntry is one record of the audit log, in LaunchDarkly's shape
+// (AuditLogEntryRep). Every successful write records exactly one, in the
+// same transaction as the change. Lists return the summary form, without
+// Delta, Merge, PreviousVersion and CurrentVersion.
+type AuditEntry struct {
+	ID               string       `json:"_id"`
+	AccountID        string       `json:"_accountId"`
+	Date             int64        `json:"date"`
+	Accesses         []Access     `json:"accesses"`
+	Kind             string       `json:"kind"`
+	Name             string       `json:"name"`
+	Description      string       `json:"description"`
+	ShortDescription string       `json:"shortDescription"`
+	Comment          string       `json:"comment,omitempty"`
+	Member           *AuditMember `json:"member,omitempty"`
+	Token            *AuditToken  `json:"token,omitempty"`
+	TitleVerb        string       `json:"titleVerb"`
+	Title            string       `json:"title"`
+	Target           AuditTarget  `json:"target"`
+	Parent           *AuditParent `json:"parent,omitempty"`
+	// Delta is the JSON Patch that made the change, when one did.
+	Delta json.RawMessage `json:"delta,omitempty"`
+	// Merge is the merge patch that made the change, when one did.
+	Merge json.RawMessage `json:"merge,omitempty"`
+	// PreviousVersion and CurrentVersion are the resource before and after
+	// (absent on create and on delete respectively).
+	PreviousVersion json.RawMessage `json:"previousVersion,omitempty"`
+	CurrentVersion  json.RawMessage `json:"currentVersion,omitempty"`
+}
+
+// Access is one action on one resource, named by its resource specifier.
+type Access struct {
+	Action   string `json:"action"`
+	Resource string `json:"resource"`
+}
+
+// AuditMember is the member who made a change.
+type AuditMember struct {
+	ID        string `json:"_id"`
+	Email     string `json:"email"`
+	FirstName string `json:"firstName,omitempty"`
+	LastName  string `json:"lastName,omitempty"`
+}
+
+// AuditToken is the access token a change was made with.
+type AuditToken struct {
+	ID           string `json:"_id"`
+	Name         string `json:"name"`
+	Ending       string `json:"ending"`
+	ServiceToken bool   `json:"serviceToken"`
+}
+
+// AuditTarget is the resource a change was made to.
+type AuditTarget struct {
+	Name      string   `json:"name"`
+	Resources []string `json:"resources"`
+}
+
+// AuditParent is the resource that contains the target.
+type AuditParent struct {
+	Name     string `json:"name"`
+	Resource string `json:"resource"`
+}
+
+// Actor is who makes a change: a member, a token, or neither (the host
+// application itself, through the Go API).
+type Actor struct {
+	Member *AuditMember
+	Token  *AuditToken
+}
+
+type ctxKey int
+
+const (
+	commentKey ctxKey = iota
+	actorKey
+	patchKey // the *Patch being applied, for the entry's delta or merge
+)
+
+// WithComment returns a context whose writes record comment in the audit
+// log, as LaunchDarkly's "comment" field does.
+func WithComment(ctx context.Context, comment string) context.Context {
+	return context.WithValue(ctx, commentKey, comment)
+}
+
+// WithActor returns a context whose writes are recorded as made by a.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey, a)
+}
+
+func commentFrom(ctx context.Context) string {
+	if p, ok := ctx.Value(patchKey).(*Patch); ok && p.Comment != "" {
+		return p.Comment
+	}
+	c, _ := ctx.Value(commentKey).(string)
+	return c
+}
+
+// Resource specifiers of the audited resources, as LaunchDarkly writes them.
+func projRes(p string) string          { return "proj/" + p }
+func envRes(p, e string) string        { return projRes(p) + ":env/" + e }
+func flagRes(p, e, f string) string    { return envRes(p, e) + ":flag/" + f }
+func segmentRes(p, e, s string) string { return envRes(p, e) + ":segment/" + s }
+
+// accessesOf pairs each action with one resource.
+func accessesOf(resource string, actions ...string) []Access {
+	out := make([]Access, len(actions))
+	for i, a := range actions {
+		out[i] = Access{Action: a, Resource: resource}
+	}
+	return out
+}
+
+// flagAccesses lists what a flag update did: flag-wide actions on the flag
+// in every environment (env/*), targeting actions in their environment.
+func flagAccesses(proj string, before, after *Flag) []Access {
+	out := accessesOf(flagRes(proj, "*", after.Key), changedActions(flagFieldActions, before, after)...)
+	for _, env := range slices.Sorted(maps.Keys(after.Environments)) {
+		b, a := before.Environments[env], after.Environments[env]
+		if b == nil || a == nil {
+			continue
+		}
+		out = append(out, accessesOf(flagRes(proj, env, after.Key), changedActions(flagConfigFieldActions, b, a)...)...)
+	}
+	return out
+}
+
+func actorFrom(ctx context.Context) Actor {
+	a, _ := ctx.Value(actorKey).(Actor)
+	return a
+}
+
+// change describes one write for the audit log; the write path fills it
+// and update turns it into an entry.
+type change struct {
+	kind       string // "flag", "segment", "project", "environment"
+	verb       string // "created", "updated", "deleted", ...
+	name       string // the target's display name
+	resource   string // the target's resource specifier
+	parent     *AuditParent
+	accesses   []Access
+	before     any // nil on create
+	after      any // nil on delete
+	titleExtra string
+}
+
+// Audit key space: a/{date:016x}/{seq:016x} holds an entry, ai/{id} points
+// at it. seq orders entries of the same millisecond in commit order.
+const (
+	auditPrefix     = "a/"
+	auditIDPrefix   = "ai/"
+	auditSnapPrefix = "as/" // as/{id}: {"previousVersion":…,"currentVersion":…}
+)
+
+// snapshots encodes an entry's before and after versions as one JSON
+// object. Values already encoded (json.RawMessage, such as a flag's stored
+// bytes) are spliced in as they are, which keeps a write's audit cost low.
+func snapshots(before, after any) ([]byte, error) {
+	enc := func(v any) (json.RawMessage, error) {
+		if raw, ok := v.(json.RawMessage); ok {
+			return raw, nil
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, newError(ErrInternal, "audit: %v", err)
+		}
+		return b, nil
+	}
+	buf := []byte{'{'}
+	for _, part := range []struct {
+		name string
+		v    any
+	}{{"previousVersion", before}, {"currentVersion", after}} {
+		if part.v == nil {
+			continue
+		}
+		b, err := enc(part.v)
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) > 1 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '"')
+		buf = append(buf, part.name...)
+		buf = append(buf, '"', ':')
+		buf = append(buf, b...)
+	}
+	return append(buf, '}'), nil
+}
+
+func auditKey(date int64, seq uint64) string {
+	return fmt.Sprintf("%s%016x/%016x", auditPrefix, uint64(date), seq)
+}
+
+// record turns a change into an audit entry and writes it in w.
+func (s *Store) record(w *wtx, c change) error {
+	if w.ctx == nil {
+		return newError(ErrInternal, "write without context")
+	}
+	now := s.nowMillis()
+	e := AuditEntry{
+		ID:       s.newID(),
+		Date:     now,
+		Kind:     c.kind,
+		Name:     c.name,
+		Comment:  commentFrom(w.ctx),
+		Target:   AuditTarget{Name: c.name, Resources: []string{c.resource}},
+		Parent:   c.parent,
+		Accesses: nonNil(c.accesses),
+	}
+	if p, ok := w.ctx.Value(patchKey).(*Patch); ok {
+		e.Delta, e.Merge = p.Ops, p.Merge
+	}
+	actor := actorFrom(w.ctx)
+	e.Member, e.Token = actor.Member, actor.Token
+	e.TitleVerb = c.verb + " the " + c.kind + " " + c.name
+	if c.titleExtra != "" {
+		e.TitleVerb += " " + c.titleExtra
+	}
+	e.Title = actorName(actor) + " " + e.TitleVerb
+	e.ShortDescription = e.TitleVerb
+	e.Description = e.Title
+	snap, err := snapshots(c.before, c.after)
+	if err != nil {
+		return err
+	}
+	seq, err := nextAuditSeq(&w.rtx)
+	if err != nil {
+		return err
+	}
+	key := auditKey(now, seq)
+	if err := w.put(key, &e, store.Absent); err != nil {
+		return err
+	}
+	if err := w.w.Put(auditIDPrefix+e.ID, []byte(key), store.Absent); err != nil {
+		return err
+	}
+	if err := w.w.Put(auditSnapPrefix+e.ID, snap, store.Absent); err != nil {
+		return err
+	}
+	w.entries = append(w.entries, e.ID)
+	return nil
+}
+
+// nextAuditSeq is one more than the greatest sequence number in the log, so
+// entries written in the same millisecond keep their commit order.
+func nextAuditSeq(r *rtx) (uint64, error) {
+	var last uint64
+	err := r.tx.ScanReverse(auditPrefix, "", func(it store.Item) bool {
+		if i := strings.LastIndexByte(it.Key, '/'); i >= 0 {
+			last, _ = strconv.ParseUint(it.Key[i+1:], 16, 64)
+		}
+		return false
+	})
+	return last + 1, err
+}
+
+// actorName is how a title names who acted.
+func actorName(a Actor) string {
+	switch {
+	case a.Member != nil && a.Member.FirstName != "":
+		return strings.TrimSpace(a.Member.FirstName + " " + a.Member.LastName)
+	case a.Member != nil:
+		return a.Member.Email
+	case a.Token != nil:
+		return "Token " + a.Token.Name
+	default:
+		return "The host application"
+	}
+}
+
+// AuditListOptions narrows a listing of the audit log.
+type AuditListOptions struct {
+	// Before keeps entries dated strictly before this time (Unix ms).
+	Before int64
+	// After keeps entries dated strictly after this time (Unix ms).
+	After int64
+	// Limit is the page size: 1 to 20, default 10.
+	Limit int
+	// Query keeps entries whose title, comment or target name contains it,
+	// ignoring case.
+	Query string
+	// Spec keeps entries with an access whose resource matches this
+	// resource specifier (LaunchDarkly's grammar).
+	Spec string
+}
+
+// ListAuditLog lists audit entries newest first, in the summary form.
+func (s *Store) ListAuditLog(ctx context.Context, o AuditListOptions) ([]AuditEntry, error) {
+	limit := o.Limit
+	switch {
+	case limit == 0:
+		limit = 10
+	case limit < 1 || limit > 20:
+		return nil, invalidf("limit", "limit must be between 1 and 20")
+	}
+	if o.Before < 0 || o.After < 0 {
+		return nil, invalidf("before", "before and after must not be negative")
+	}
+	match, err := specMatcher(o.Spec)
+	if err != nil {
+		return nil, err
+	}
+	query := strings.ToLower(o.Query)
+	before := ""
+	if o.Before > 0 {
+		before = fmt.Sprintf("%s%016x/", auditPrefix, uint64(o.Before))
+	}
+	out := []AuditEntry{}
+	err = s.view(ctx, func(r *rtx) error {
+		var ferr error
+		err := r.tx.ScanReverse(auditPrefix, before, func(it store.Item) bool {
+			var e AuditEntry
+			if err := json.Unmarshal(it.Value, &e); err != nil {
+				ferr = newError(ErrInternal, "corrupt audit entry %s", it.Key)
+				return false
+			}
+			if o.After > 0 && e.Date <= o.After {
+				return false
+			}
+			if query != "" && !strings.Contains(strings.ToLower(e.Title+"\n"+e.Comment+"\n"+e.Target.Name), query) {
+				return true
+			}
+			if !match(e.Accesses) {
+				return true
+			}
+			e.Delta, e.Merge, e.PreviousVersion, e.CurrentVersion = nil, nil, nil, nil
+			out = append(out, e)
+			return len(out) < limit
+		})
+		if ferr != nil {
+			return ferr
+		}
+		return err
+	})
+	return out, err
+}
+
+// GetAuditEntry returns one audit entry in its detailed form.
+func (s *Store) GetAuditEntry(ctx context.Context, id string) (AuditEntry, error) {
+	var e AuditEntry
+	err := s.view(ctx, func(r *rtx) error {
+		it, err := r.tx.Get(auditIDPrefix + id)
+		if err != nil {
+			return notFoundOr(err, "Unknown audit log entry %q", id)
+		}
+		if _, err := r.get(string(it.Value), &e); err != nil {
+			return notFoundOr(err, "Unknown audit log entry %q", id)
+		}
+		_, err = r.get(auditSnapPrefix+id, &e)
+		return notFoundOr(err, "Unknown audit log entry %q", id)
+	})
+	return e, err
+}
