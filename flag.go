@@ -3,6 +3,7 @@ package flagstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 
@@ -256,6 +257,15 @@ func (s *Store) ListFlags(ctx context.Context, proj string, o ListOptions) (List
 // Computed fields (key, _version, creationDate, versions) cannot be changed.
 // A change that changes nothing writes nothing.
 func (s *Store) UpdateFlag(ctx context.Context, proj, key string, fn func(*Flag) error) (Flag, error) {
+	return s.modifyFlag(ctx, proj, key, func(_ *wtx, f *Flag) error { return fn(f) })
+}
+
+// errDeleteFlag, returned by a modifyFlag callback, deletes the flag instead
+// (semantic patch's deleteFlag instruction).
+var errDeleteFlag = errors.New("delete the flag")
+
+// modifyFlag is UpdateFlag for callbacks that read inside the transaction.
+func (s *Store) modifyFlag(ctx context.Context, proj, key string, fn func(*wtx, *Flag) error) (Flag, error) {
 	var out Flag
 	err := s.update(ctx, func(w *wtx) error {
 		var before Flag
@@ -270,7 +280,12 @@ func (s *Store) UpdateFlag(ctx context.Context, proj, key string, fn func(*Flag)
 			return err
 		}
 		fillEnvNames(&after, names)
-		if err := fn(&after); err != nil {
+		if err := fn(w, &after); err != nil {
+			if errors.Is(err, errDeleteFlag) {
+				out = before
+				fillEnvNames(&out, names)
+				return s.deleteFlagIn(w, proj, key)
+			}
 			return err
 		}
 		if err := s.writeFlag(w, proj, &before, &after, ver); err != nil {
@@ -305,26 +320,29 @@ func (s *Store) RestoreFlag(ctx context.Context, proj, key string) (Flag, error)
 // DeleteFlag deletes a flag. A flag that another flag uses as a prerequisite
 // cannot be deleted (ErrConflict).
 func (s *Store) DeleteFlag(ctx context.Context, proj, key string) error {
-	return s.update(ctx, func(w *wtx) error {
-		var f Flag
-		fit, err := getFlagItem(&w.rtx, proj, key, &f)
-		if err != nil {
-			return err
-		}
-		if err := refuseIfDependents(&w.rtx, proj, key, "deleted"); err != nil {
-			return err
-		}
-		if err := w.del(flagKey(proj, key)); err != nil {
-			return err
-		}
-		if err := flagIndex(proj).reindex(w, flagEntry(&f), nil); err != nil {
-			return err
-		}
-		if err := rewriteRefs(w, flagRefs(proj, &f), nil); err != nil {
-			return err
-		}
-		return s.recordFlag(w, proj, "deleted", &f, fit.Value, nil, accessesOf(flagRes(proj, "*", key), "deleteFlag"))
-	})
+	return s.update(ctx, func(w *wtx) error { return s.deleteFlagIn(w, proj, key) })
+}
+
+// deleteFlagIn deletes a flag inside a write transaction.
+func (s *Store) deleteFlagIn(w *wtx, proj, key string) error {
+	var f Flag
+	fit, err := getFlagItem(&w.rtx, proj, key, &f)
+	if err != nil {
+		return err
+	}
+	if err := refuseIfDependents(&w.rtx, proj, key, "deleted"); err != nil {
+		return err
+	}
+	if err := w.del(flagKey(proj, key)); err != nil {
+		return err
+	}
+	if err := flagIndex(proj).reindex(w, flagEntry(&f), nil); err != nil {
+		return err
+	}
+	if err := rewriteRefs(w, flagRefs(proj, &f), nil); err != nil {
+		return err
+	}
+	return s.recordFlag(w, proj, "deleted", &f, fit.Value, nil, accessesOf(flagRes(proj, "*", key), "deleteFlag"))
 }
 
 // refuseIfDependents is a 409 when other flags use key as a prerequisite.

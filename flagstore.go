@@ -158,8 +158,37 @@ func (s *Store) view(ctx context.Context, fn func(*rtx) error) (err error) {
 // returns nil.
 func (s *Store) update(ctx context.Context, fn func(*wtx) error) (err error) {
 	defer recoverInto(&err)
-	err = s.db.Update(ctx, func(tx store.WriteTx) error { return fn(&wtx{rtx: rtx{tx: tx, flags: s.flags}, w: tx, ctx: ctx}) })
+	err = s.db.Update(ctx, func(tx store.WriteTx) error {
+		if err := fn(&wtx{rtx: rtx{tx: tx, flags: s.flags}, w: tx, ctx: ctx}); err != nil {
+			return err
+		}
+		if isDryRun(ctx) {
+			return errDryRun // everything checked; roll back
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		return nil
+	}
 	return storeErr(err)
+}
+
+// errDryRun rolls back a dry run's transaction after every check passed.
+var errDryRun = errors.New("dry run")
+
+// dryRunKey marks a context whose writes are checked but not stored.
+type dryRunKey struct{}
+
+// WithDryRun returns a context whose writes run every check and return the
+// would-be result, but store nothing and record nothing, as LaunchDarkly's
+// dryRun query parameter does.
+func WithDryRun(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dryRunKey{}, true)
+}
+
+func isDryRun(ctx context.Context) bool {
+	v, _ := ctx.Value(dryRunKey{}).(bool)
+	return v
 }
 
 // recoverInto turns a panic inside a transaction into an internal error, so
