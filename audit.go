@@ -1,9 +1,12 @@
 package flagstore
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strconv"
@@ -163,7 +166,7 @@ type change struct {
 const (
 	auditPrefix     = "a/"
 	auditIDPrefix   = "ai/"
-	auditSnapPrefix = "as/" // as/{id}: {"previousVersion":…,"currentVersion":…}
+	auditSnapPrefix = "as/" // as/{id}: deflated {"previousVersion":…,"currentVersion":…}
 )
 
 // snapshots encodes an entry's before and after versions as one JSON
@@ -232,9 +235,6 @@ func (s *Store) record(w *wtx, c change) error {
 	if c.titleExtra != "" {
 		e.TitleVerb += " " + c.titleExtra
 	}
-	e.Title = actorName(actor) + " " + e.TitleVerb
-	e.ShortDescription = e.TitleVerb
-	e.Description = e.Title
 	snap, err := snapshots(c.before, c.after)
 	if err != nil {
 		return err
@@ -250,7 +250,7 @@ func (s *Store) record(w *wtx, c change) error {
 	if err := w.w.Put(auditIDPrefix+e.ID, []byte(key), store.Absent); err != nil {
 		return err
 	}
-	if err := w.w.Put(auditSnapPrefix+e.ID, snap, store.Absent); err != nil {
+	if err := w.w.Put(auditSnapPrefix+e.ID, s.deflate(snap), store.Absent); err != nil {
 		return err
 	}
 	w.entries = append(w.entries, e.ID)
@@ -330,6 +330,7 @@ func (s *Store) ListAuditLog(ctx context.Context, o AuditListOptions) ([]AuditEn
 				ferr = newError(ErrInternal, "corrupt audit entry %s", it.Key)
 				return false
 			}
+			e.fillTitles()
 			if o.After > 0 && e.Date <= o.After {
 				return false
 			}
@@ -362,8 +363,53 @@ func (s *Store) GetAuditEntry(ctx context.Context, id string) (AuditEntry, error
 		if _, err := r.get(string(it.Value), &e); err != nil {
 			return notFoundOr(err, "Unknown audit log entry %q", id)
 		}
-		_, err = r.get(auditSnapPrefix+id, &e)
-		return notFoundOr(err, "Unknown audit log entry %q", id)
+		it, err = r.tx.Get(auditSnapPrefix + id)
+		if err != nil {
+			return notFoundOr(err, "Unknown audit log entry %q", id)
+		}
+		if err := decodeSnapshots(it.Value, &e); err != nil {
+			return err
+		}
+		e.fillTitles()
+		return nil
 	})
 	return e, err
+}
+
+// fillTitles derives the title fields from the actor and the title verb;
+// they are not stored, which keeps each write small.
+func (e *AuditEntry) fillTitles() {
+	e.Title = actorName(Actor{Member: e.Member, Token: e.Token}) + " " + e.TitleVerb
+	e.ShortDescription = e.TitleVerb
+	e.Description = e.Title
+}
+
+// deflate compresses an entry's snapshots. The previous and current versions
+// of a resource are nearly the same text, so they shrink about fourfold,
+// which keeps both the commit that fsyncs them and the store small.
+// Compressors are costly to build, so the store keeps a pool of them.
+func (s *Store) deflate(b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := s.deflaters.Get().(*flate.Writer)
+	if w == nil {
+		w, _ = flate.NewWriter(&buf, flate.BestSpeed) // BestSpeed is a valid level
+	} else {
+		w.Reset(&buf)
+	}
+	_, _ = w.Write(b) // a bytes.Buffer does not fail
+	_ = w.Close()
+	s.deflaters.Put(w)
+	return buf.Bytes()
+}
+
+// decodeSnapshots inflates stored snapshots into e's version fields.
+func decodeSnapshots(b []byte, e *AuditEntry) error {
+	raw, err := io.ReadAll(flate.NewReader(bytes.NewReader(b)))
+	if err != nil {
+		return newError(ErrInternal, "corrupt audit snapshot: %v", err)
+	}
+	if err := json.Unmarshal(raw, e); err != nil {
+		return newError(ErrInternal, "corrupt audit snapshot: %v", err)
+	}
+	return nil
 }

@@ -110,6 +110,65 @@ func BenchmarkFlagWrite(b *testing.B) {
 	b.ReportMetric(float64(len(doc)), "bytes/doc")
 }
 
+// benchPatch measures one kind of PATCH (built for iteration i) against a
+// raw buntdb Set of the flag document, both fsynced.
+func benchPatch(b *testing.B, patch func(i int) Patch) {
+	st, f := benchStore(b)
+	db := rawBuntdb(b)
+	doc, _ := json.Marshal(stripNames(&f))
+	value := string(doc)
+	key := flagKey("shop", f.Key)
+	ctx := context.Background()
+	var p pairTimer
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pt := patch(i)
+		err := timeIt(&p.ours, func() error {
+			_, err := st.PatchFlag(ctx, "shop", f.Key, pt)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = timeIt(&p.base, func() error {
+			return db.Update(func(tx *buntdb.Tx) error {
+				_, _, err := tx.Set(key, value, nil)
+				return err
+			})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	p.report(b)
+}
+
+// BenchmarkPatchSemanticToggle: a semantic turnFlagOn (alternating with
+// turnFlagOff, so every patch changes something) against a raw buntdb Set
+// of the flag document.
+func BenchmarkPatchSemanticToggle(b *testing.B) {
+	on := []Instruction{{Kind: "turnFlagOn"}}
+	off := []Instruction{{Kind: "turnFlagOff"}}
+	benchPatch(b, func(i int) Patch {
+		ins := on
+		if i%2 == 1 {
+			ins = off
+		}
+		return Patch{Kind: SemanticPatch, Instructions: ins, EnvironmentKey: "production", Comment: "toggle"}
+	})
+}
+
+// BenchmarkPatchJSONReplace: a JSON Patch replace of one environment's "on"
+// against a raw buntdb Set of the flag document.
+func BenchmarkPatchJSONReplace(b *testing.B) {
+	ops := [2]json.RawMessage{
+		json.RawMessage(`[{"op":"replace","path":"/environments/production/on","value":true}]`),
+		json.RawMessage(`[{"op":"replace","path":"/environments/production/on","value":false}]`),
+	}
+	benchPatch(b, func(i int) Patch { return Patch{Kind: JSONPatch, Ops: ops[i%2], Comment: "toggle"} })
+}
+
 // BenchmarkFlagRead: GetFlag against a raw buntdb Get of the stored
 // document. The ratio is reported; a read decodes JSON and returns a copy
 // with environment names, which the raw Get does not.

@@ -35,6 +35,8 @@ type Store struct {
 	newUUID func() string
 	log     *slog.Logger
 	flags   *docCache[Flag]
+	// deflaters pools the compressors of audit snapshots.
+	deflaters sync.Pool
 
 	closeOnce sync.Once
 	closeErr  error

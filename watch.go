@@ -39,10 +39,11 @@ func (s *Store) Watch(ctx context.Context, fn func(Change)) error {
 				continue
 			}
 			if snap, ok := snaps[e.ID]; ok {
-				if err := json.Unmarshal(snap, &e); err != nil {
+				if err := decodeSnapshots(snap, &e); err != nil {
 					s.log.Error("watch: undecodable audit snapshot", "id", e.ID, "err", err)
 				}
 			}
+			e.fillTitles()
 			fn(Change{Revision: c.Revision, Entry: e})
 		}
 	})
