@@ -144,6 +144,11 @@ func checkFlagReadOnly(before, after *Flag) error {
 		return invalidf("_version", "_version is read-only")
 	case after.CreationDate != before.CreationDate:
 		return invalidf("creationDate", "creationDate is read-only")
+	case !jsonEqual(after.Experiments, before.Experiments):
+		// Legacy fields no action covers: a change would go unchecked.
+		return invalidf("experiments", "experiments is read-only")
+	case !jsonEqual(after.GoalIDs, before.GoalIDs):
+		return invalidf("goalIds", "goalIds is read-only")
 	}
 	after.ArchivedDate, after.DeprecatedDate = before.ArchivedDate, before.DeprecatedDate
 	for k := range after.Environments {

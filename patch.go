@@ -210,13 +210,24 @@ func applyJSONPatch(doc, ops []byte, rename func(path string) string) ([]byte, e
 		switch name {
 		case "add", "remove", "replace", "move", "copy":
 			var from string
-			_ = json.Unmarshal(op["from"], &from)
+			if name == "move" || name == "copy" {
+				// RFC 6902 requires from; the library would take a missing
+				// one as the whole document.
+				if raw, ok := op["from"]; !ok || string(raw) == "null" || json.Unmarshal(raw, &from) != nil {
+					return nil, invalidf("patch", "operation %d (%s) has no from", i, name)
+				}
+			}
 			for _, p := range []string{path, from} {
 				if computedPath(p) {
 					return nil, invalidf("patch", "operation %d: %s is read-only", i, p)
 				}
 			}
 		case "test":
+			// RFC 6902 requires value; the library panics on a test of the
+			// root ("") without one.
+			if _, ok := op["value"]; !ok {
+				return nil, invalidf("patch", "operation %d (test) has no value", i)
+			}
 			if rename != nil {
 				if np := rename(path); np != path {
 					b, _ := json.Marshal(np)
