@@ -359,11 +359,6 @@ func TestSegment_Update(t *testing.T) {
 				t.Errorf("name %q description %q tags %v", s.Name, s.Description, s.Tags)
 			}
 		}},
-		{"unboundedContextKind", func(s *Segment) { s.UnboundedContextKind = "device" }, func(t *testing.T, s Segment) {
-			if s.UnboundedContextKind != "device" {
-				t.Errorf("unboundedContextKind %q", s.UnboundedContextKind)
-			}
-		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -453,6 +448,8 @@ func TestSegment_UpdateRefused(t *testing.T) {
 		{"deleted", func(s *Segment) { s.Deleted = true }},
 		{"generation", func(s *Segment) { s.Generation = 2 }},
 		{"unbounded", func(s *Segment) { s.Unbounded = true }},
+		// Big segments are not served, so their context kind has no action.
+		{"unboundedContextKind", func(s *Segment) { s.UnboundedContextKind = "device" }},
 		// Shape.
 		{"empty name", func(s *Segment) { s.Name = "" }},
 		{"bad tag", func(s *Segment) { s.Tags = []string{"a b"} }},

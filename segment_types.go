@@ -10,8 +10,8 @@ type Segment struct {
 	Tags                 []string        `json:"tags"`
 	CreationDate         int64           `json:"creationDate"`
 	LastModifiedDate     int64           `json:"lastModifiedDate"`
-	Included             []string        `json:"included,omitempty"`
-	Excluded             []string        `json:"excluded,omitempty"`
+	Included             []string        `json:"included"`
+	Excluded             []string        `json:"excluded"`
 	IncludedContexts     []SegmentTarget `json:"includedContexts,omitempty"`
 	ExcludedContexts     []SegmentTarget `json:"excludedContexts,omitempty"`
 	Rules                []SegmentRule   `json:"rules"`

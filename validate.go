@@ -392,6 +392,9 @@ func validateSegment(s *Segment) *Error {
 	if err := validateSegmentTargets("excludedContexts", s.ExcludedContexts); err != nil {
 		return err
 	}
+	if err := checkIncludedExcluded(s); err != nil {
+		return err
+	}
 	if s.UnboundedContextKind != "" {
 		if err := validContextKind("unboundedContextKind", s.UnboundedContextKind); err != nil {
 			return err
@@ -507,4 +510,34 @@ func jsonFamily(d any) string {
 	default:
 		return "object or array"
 	}
+}
+
+// checkIncludedExcluded refuses a context key that a segment both includes
+// and excludes, for the same context kind: LaunchDarkly forbids it.
+func checkIncludedExcluded(s *Segment) *Error {
+	byKind := func(user []string, ts []SegmentTarget) map[string]map[string]bool {
+		m := map[string]map[string]bool{"user": {}}
+		for _, k := range user {
+			m["user"][k] = true
+		}
+		for _, t := range ts {
+			if m[t.ContextKind] == nil {
+				m[t.ContextKind] = map[string]bool{}
+			}
+			for _, k := range t.Values {
+				m[t.ContextKind][k] = true
+			}
+		}
+		return m
+	}
+	inc := byKind(s.Included, s.IncludedContexts)
+	exc := byKind(s.Excluded, s.ExcludedContexts)
+	for kind, keys := range exc {
+		for k := range keys {
+			if inc[kind][k] {
+				return invalidf("excluded", "%s key %q is both included and excluded", kind, k)
+			}
+		}
+	}
+	return nil
 }
