@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/flagstore/flagstore/internal/resource"
 	"github.com/flagstore/flagstore/store"
 )
 
@@ -159,6 +160,9 @@ type change struct {
 	before     any // nil on create
 	after      any // nil on delete
 	titleExtra string
+	// self describes the target for policy checks once the store no longer
+	// holds it (a delete): its type, key, tags and properties.
+	self *resource.Part
 }
 
 // Audit key space: a/{date:016x}/{seq:016x} holds an entry, ai/{id} points
@@ -214,6 +218,13 @@ func auditKey(date int64, seq uint64) string {
 func (s *Store) record(w *wtx, c change) error {
 	if w.ctx == nil {
 		return newError(ErrInternal, "write without context")
+	}
+	var self map[string]resource.Part
+	if c.self != nil {
+		self = map[string]resource.Part{c.resource: *c.self}
+	}
+	if err := s.authorize(w.ctx, &w.rtx, c.accesses, self); err != nil {
+		return err
 	}
 	now := s.nowMillis()
 	e := AuditEntry{

@@ -4,8 +4,11 @@ import (
 	"context"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flagstore/flagstore/internal/resource"
 )
 
 // envDoc is the stored form of an environment: the representation plus the
@@ -137,8 +140,16 @@ func (s *Store) createEnvironmentIn(w *wtx, proj string, p EnvironmentPost) (Env
 func (s *Store) GetEnvironment(ctx context.Context, proj, key string) (Environment, error) {
 	var d envDoc
 	err := s.view(ctx, func(r *rtx) error {
-		_, err := getEnv(r, proj, key, &d)
-		return err
+		if _, err := getEnv(r, proj, key, &d); err != nil {
+			return err
+		}
+		if err := s.authorizeView(ctx, r, proj); err != nil {
+			return err
+		}
+		if !s.mayViewSDKKeys(ctx, r, proj, key) {
+			d.Environment = maskEnv(d.Environment)
+		}
+		return nil
 	})
 	return d.Environment, err
 }
@@ -161,6 +172,9 @@ func (s *Store) ListEnvironments(ctx context.Context, proj string, o ListOptions
 		if _, err := getProject(r, proj, &Project{}); err != nil {
 			return err
 		}
+		if err := s.authorizeView(ctx, r, proj); err != nil {
+			return err
+		}
 		keys, total, err := envIndex(proj).page(r, o, "creationDate")
 		if err != nil {
 			return err
@@ -170,6 +184,9 @@ func (s *Store) ListEnvironments(ctx context.Context, proj string, o ListOptions
 			var d envDoc
 			if _, err := getEnv(r, proj, k, &d); err != nil {
 				return err
+			}
+			if !s.mayViewSDKKeys(ctx, r, proj, k) {
+				d.Environment = maskEnv(d.Environment)
 			}
 			out.Items = append(out.Items, d.Environment)
 		}
@@ -366,7 +383,9 @@ func (s *Store) recordEnv(w *wtx, proj, verb string, before, after *Environment,
 		target = after
 	}
 	c := change{kind: "environment", verb: verb, name: target.Name, resource: envRes(proj, target.Key),
-		parent: &AuditParent{Name: pr.Name, Resource: projRes(proj)}, accesses: accessesOf(envRes(proj, target.Key), actions...)}
+		parent: &AuditParent{Name: pr.Name, Resource: projRes(proj)}, accesses: accessesOf(envRes(proj, target.Key), actions...),
+		self: &resource.Part{Type: resource.TypeEnvironment, Name: target.Key, Tags: target.Tags,
+			Props: map[string]string{resource.PropCritical: strconv.FormatBool(target.Critical)}}}
 	if before != nil {
 		m := maskEnv(*before)
 		c.before = &m

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flagstore/flagstore/internal/resource"
 	"github.com/flagstore/flagstore/store"
 )
 
@@ -156,7 +157,12 @@ func variationIndex(f *Flag, id string) int {
 // GetFlag returns a flag with its configuration in every environment.
 func (s *Store) GetFlag(ctx context.Context, proj, key string) (Flag, error) {
 	var f Flag
-	err := s.view(ctx, func(r *rtx) error { return readFlagInto(r, proj, key, &f) })
+	err := s.view(ctx, func(r *rtx) error {
+		if err := readFlagInto(r, proj, key, &f); err != nil {
+			return err
+		}
+		return s.authorizeView(ctx, r, proj)
+	})
 	return f, err
 }
 
@@ -228,6 +234,9 @@ func (s *Store) ListFlags(ctx context.Context, proj string, o ListOptions) (List
 	var out List[Flag]
 	err := s.view(ctx, func(r *rtx) error {
 		if _, err := getProject(r, proj, &Project{}); err != nil {
+			return err
+		}
+		if err := s.authorizeView(ctx, r, proj); err != nil {
 			return err
 		}
 		keys, total, err := flagIndex(proj).page(r, o, "-creationDate")
@@ -464,7 +473,8 @@ func (s *Store) recordFlag(w *wtx, proj, verb string, target *Flag, before, afte
 		return err
 	}
 	c := change{kind: "flag", verb: verb, name: target.Name, resource: flagRes(proj, "*", target.Key),
-		parent: &AuditParent{Name: pr.Name, Resource: projRes(proj)}, accesses: accesses}
+		parent: &AuditParent{Name: pr.Name, Resource: projRes(proj)}, accesses: accesses,
+		self: &resource.Part{Type: resource.TypeFlag, Name: target.Key, Tags: target.Tags}}
 	if before != nil {
 		c.before = json.RawMessage(before)
 	}

@@ -37,6 +37,9 @@ type List[T any] struct {
 // DefaultLimit is the page size of a list call whose Limit is 0.
 const DefaultLimit = 20
 
+// maxInt is a Limit that means "all of them", for internal callers.
+const maxInt = int(^uint(0) >> 1)
+
 // Sort index names inside x/ keys.
 const (
 	sortKey     = "k"

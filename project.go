@@ -4,6 +4,8 @@ import (
 	"context"
 	"reflect"
 	"slices"
+
+	"github.com/flagstore/flagstore/internal/resource"
 )
 
 // projectIndex is the list index of all projects.
@@ -95,8 +97,10 @@ func (s *Store) CreateProject(ctx context.Context, p ProjectPost) (Project, erro
 func (s *Store) GetProject(ctx context.Context, key string) (Project, error) {
 	var p Project
 	err := s.view(ctx, func(r *rtx) error {
-		_, err := getProject(r, key, &p)
-		return err
+		if _, err := getProject(r, key, &p); err != nil {
+			return err
+		}
+		return s.authorizeView(ctx, r, key)
 	})
 	return p, err
 }
@@ -113,7 +117,7 @@ func getProject(r *rtx, key string, p *Project) (uint64, error) {
 func (s *Store) ListProjects(ctx context.Context, o ListOptions) (List[Project], error) {
 	var out List[Project]
 	err := s.view(ctx, func(r *rtx) error {
-		keys, total, err := projectIndex.page(r, o, "creationDate")
+		keys, total, err := s.visibleProjects(ctx, r, o)
 		if err != nil {
 			return err
 		}
@@ -226,7 +230,8 @@ func (s *Store) DeleteProject(ctx context.Context, key string) error {
 			return err
 		}
 		return s.record(w, change{kind: "project", verb: "deleted", name: p.Name, resource: projRes(key),
-			accesses: accessesOf(projRes(key), "deleteProject"), before: &p})
+			accesses: accessesOf(projRes(key), "deleteProject"), before: &p,
+			self: &resource.Part{Type: resource.TypeProject, Name: key, Tags: p.Tags}})
 	})
 }
 
@@ -236,4 +241,32 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// visibleProjects pages through the projects the context's principal may
+// view. Without a principal every project is visible and the index pages
+// directly; with one, the ordered index is filtered, then paged.
+func (s *Store) visibleProjects(ctx context.Context, r *rtx, o ListOptions) ([]string, int, error) {
+	if _, ok := PrincipalFrom(ctx); !ok {
+		return projectIndex.page(r, o, "creationDate")
+	}
+	all := o
+	all.Offset, all.Limit = 0, maxInt
+	keys, _, err := projectIndex.page(r, all, "creationDate")
+	if err != nil {
+		return nil, 0, err
+	}
+	visible := keys[:0]
+	for _, k := range keys {
+		if s.authorizeView(ctx, r, k) == nil {
+			visible = append(visible, k)
+		}
+	}
+	limit := o.Limit
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	from := min(o.Offset, len(visible))
+	to := min(from+limit, len(visible))
+	return visible[from:to], len(visible), nil
 }

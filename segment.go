@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/flagstore/flagstore/internal/resource"
 )
 
 func segIndex(proj, env string) index { return index{coll: "s", scope: proj + sep + env} }
@@ -23,6 +25,8 @@ func (s *Store) CreateSegment(ctx context.Context, proj, env string, p SegmentPo
 		Tags:                 nonNil(slices.Clone(p.Tags)),
 		CreationDate:         now,
 		LastModifiedDate:     now,
+		Included:             []string{},
+		Excluded:             []string{},
 		Rules:                []SegmentRule{},
 		Version:              1,
 		Unbounded:            p.Unbounded,
@@ -59,8 +63,10 @@ func (s *Store) CreateSegment(ctx context.Context, proj, env string, p SegmentPo
 func (s *Store) GetSegment(ctx context.Context, proj, env, key string) (Segment, error) {
 	var seg Segment
 	err := s.view(ctx, func(r *rtx) error {
-		_, err := getSegment(r, proj, env, key, &seg)
-		return err
+		if _, err := getSegment(r, proj, env, key, &seg); err != nil {
+			return err
+		}
+		return s.authorizeView(ctx, r, proj)
 	})
 	return seg, err
 }
@@ -81,6 +87,9 @@ func (s *Store) ListSegments(ctx context.Context, proj, env string, o ListOption
 	var out List[Segment]
 	err := s.view(ctx, func(r *rtx) error {
 		if _, err := getEnv(r, proj, env, &envDoc{}); err != nil {
+			return err
+		}
+		if err := s.authorizeView(ctx, r, proj); err != nil {
 			return err
 		}
 		keys, total, err := segIndex(proj, env).page(r, o, "-creationDate")
@@ -126,6 +135,8 @@ func (s *Store) UpdateSegment(ctx context.Context, proj, env, key string, fn fun
 			return invalidf("generation", "generation is read-only")
 		case after.Unbounded != before.Unbounded:
 			return invalidf("unbounded", "a segment cannot change between big and regular")
+		case after.UnboundedContextKind != before.UnboundedContextKind:
+			return invalidf("unboundedContextKind", "unboundedContextKind is read-only")
 		}
 		after.LastModifiedDate = before.LastModifiedDate
 		s.normaliseSegment(&after)
@@ -159,6 +170,7 @@ func (s *Store) UpdateSegment(ctx context.Context, proj, env, key string, fn fun
 // normaliseSegment gives rules and clauses IDs and fills empty lists.
 func (s *Store) normaliseSegment(seg *Segment) {
 	seg.Tags = nonNil(seg.Tags)
+	seg.Included, seg.Excluded = nonNil(seg.Included), nonNil(seg.Excluded)
 	seg.Rules = nonNil(seg.Rules)
 	for i := range seg.Rules {
 		r := &seg.Rules[i]
@@ -295,7 +307,8 @@ func (s *Store) recordSegment(w *wtx, proj, env, verb string, before, after *Seg
 	}
 	res := segmentRes(proj, env, target.Key)
 	c := change{kind: "segment", verb: verb, name: target.Name, resource: res,
-		parent: &AuditParent{Name: d.Name, Resource: envRes(proj, env)}, accesses: accessesOf(res, actions...)}
+		parent: &AuditParent{Name: d.Name, Resource: envRes(proj, env)}, accesses: accessesOf(res, actions...),
+		self: &resource.Part{Type: resource.TypeSegment, Name: target.Key, Tags: target.Tags}}
 	if before != nil {
 		c.before = before
 	}
