@@ -88,6 +88,44 @@ var environmentFieldActions = []fieldAction[Environment]{
 	{"mobileKey", func(e *Environment) any { return e.MobileKey }, "updateMobileKey"},
 }
 
+// roleFieldActions covers a custom role. resourceCategory has no action in
+// LaunchDarkly's list and is read-only after creation.
+var roleFieldActions = []fieldAction[CustomRole]{
+	{"name", func(r *CustomRole) any { return r.Name }, "updateName"},
+	{"description", func(r *CustomRole) any { return r.Description }, "updateDescription"},
+	{"policy", func(r *CustomRole) any { return r.Policy }, "updatePolicy"},
+	{"basePermissions", func(r *CustomRole) any { return r.BasePermissions }, "updateBasePermissions"},
+}
+
+// memberFieldActions covers a member: LaunchDarkly lets only its roles and
+// role attributes change.
+var memberFieldActions = []fieldAction[Member]{
+	{"role", func(m *Member) any { return m.Role }, "updateRole"},
+	{"customRoles", func(m *Member) any { return m.CustomRoles }, "updateCustomRole"},
+	{"roleAttributes", func(m *Member) any { return m.RoleAttributes }, "updateMemberRoleAttributes"},
+}
+
+// teamFieldActions covers a team. Membership changes that keep the count
+// and permission-grant changes are added by PatchTeam itself.
+var teamFieldActions = []fieldAction[Team]{
+	{"name", func(t *Team) any { return t.Name }, "updateTeamName"},
+	{"description", func(t *Team) any { return t.Description }, "updateTeamDescription"},
+	{"customRoleKeys", func(t *Team) any { return t.CustomRoleKeys }, "updateTeamCustomRoles"},
+	{"roleAttributes", func(t *Team) any { return t.RoleAttributes }, "updateTeamRoleAttributes"},
+	{"members", func(t *Team) any { return t.Members }, "updateTeamMembers"},
+}
+
+// tokenFieldActions covers an access token. A token's defaultApiVersion
+// decides how its requests are read, so it is guarded like its policy.
+var tokenFieldActions = []fieldAction[Token]{
+	{"name", func(t *Token) any { return t.Name }, "updateAccessTokenName"},
+	{"description", func(t *Token) any { return t.Description }, "updateAccessTokenDescription"},
+	{"role", func(t *Token) any { return t.Role }, "updateAccessTokenPolicy"},
+	{"customRoleIds", func(t *Token) any { return t.CustomRoleIDs }, "updateAccessTokenPolicy"},
+	{"inlineRole", func(t *Token) any { return t.InlineRole }, "updateAccessTokenPolicy"},
+	{"defaultApiVersion", func(t *Token) any { return t.DefaultAPIVersion }, "updateAccessTokenPolicy"},
+}
+
 // changedActions lists, once each and in table order, the actions of the
 // fields that differ between before and after.
 func changedActions[T any](table []fieldAction[T], before, after *T) []string {

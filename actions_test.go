@@ -49,6 +49,14 @@ func TestActions_TablesCoverEveryWritableField(t *testing.T) {
 			[]string{"key", "creationDate", "environments"}},
 		{"environment", reflect.TypeFor[Environment](), tableFields(environmentFieldActions),
 			[]string{"key", "creationDate", "version"}},
+		{"custom role", reflect.TypeFor[CustomRole](), tableFields(roleFieldActions),
+			[]string{"key", "resourceCategory", "assignedTo"}},
+		{"member", reflect.TypeFor[Member](), tableFields(memberFieldActions),
+			[]string{"email", "firstName", "lastName", "teams", "permissionGrants", "mfa", "creationDate"}},
+		{"team", reflect.TypeFor[Team](), tableFields(teamFieldActions),
+			[]string{"key"}},
+		{"token", reflect.TypeFor[Token](), tableFields(tokenFieldActions),
+			[]string{"ownerId", "memberId", "creationDate", "lastModified", "token", "serviceToken", "lastUsed"}},
 	}
 	for _, c := range cases {
 		for _, f := range writableFields(c.typ, c.readOnly...) {

@@ -107,8 +107,8 @@ func ExampleWithClock() {
 	fmt.Println(p.ID, p.CreationDate)
 	fmt.Println(env.ID, env.APIKey)
 	// Output:
-	// 000000000000000000000001 1700000000000
-	// 000000000000000000000002 sdk-00000000-0000-0000-0000-000000000003
+	// 000000000000000000000003 1700000000000
+	// 000000000000000000000004 sdk-00000000-0000-0000-0000-000000000005
 }
 
 // Mount the handler on a host's mux, here under a prefix. The REST routes

@@ -37,6 +37,8 @@ type Store struct {
 	flags   *docCache[Flag]
 	// deflaters pools the compressors of audit snapshots.
 	deflaters sync.Pool
+	// tokens caches decoded tokens and records their use.
+	tokens tokenRuntime
 
 	closeOnce sync.Once
 	closeErr  error
@@ -107,14 +109,17 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 		db = b
 	}
-	return &Store{db: db, now: c.now, newID: c.newID, newUUID: c.newUUID, log: c.log,
-		flags: newDocCache[Flag](flagCacheSize)}, nil
+	return withOwner(&Store{db: db, now: c.now, newID: c.newID, newUUID: c.newUUID, log: c.log,
+		flags: newDocCache[Flag](flagCacheSize)}) // a new store starts with its owner member (member.go)
 }
 
 // Close closes the store and its backend. Calls after Close fail with
 // ErrUnavailable.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
+	s.closeOnce.Do(func() {
+		s.closeTokens()
+		s.closeErr = s.db.Close()
+	})
 	return s.closeErr
 }
 
