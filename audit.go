@@ -332,6 +332,7 @@ func (s *Store) ListAuditLog(ctx context.Context, o AuditListOptions) ([]AuditEn
 	if o.Before > 0 {
 		before = fmt.Sprintf("%s%016x/", auditPrefix, uint64(o.Before))
 	}
+	seen := map[string]bool{}
 	out := []AuditEntry{}
 	err = s.view(ctx, func(r *rtx) error {
 		var ferr error
@@ -348,7 +349,7 @@ func (s *Store) ListAuditLog(ctx context.Context, o AuditListOptions) ([]AuditEn
 			if query != "" && !strings.Contains(strings.ToLower(e.Title+"\n"+e.Comment+"\n"+e.Target.Name), query) {
 				return true
 			}
-			if !match(e.Accesses) {
+			if !match(e.Accesses) || !s.mayViewEntry(ctx, r, &e, seen) {
 				return true
 			}
 			e.Delta, e.Merge, e.PreviousVersion, e.CurrentVersion = nil, nil, nil, nil
@@ -382,6 +383,9 @@ func (s *Store) GetAuditEntry(ctx context.Context, id string) (AuditEntry, error
 			return err
 		}
 		e.fillTitles()
+		if !s.mayViewEntry(ctx, r, &e, nil) {
+			return notFoundf("Unknown audit log entry %q", id)
+		}
 		return nil
 	})
 	return e, err
@@ -423,4 +427,27 @@ func decodeSnapshots(b []byte, e *AuditEntry) error {
 		return newError(ErrInternal, "corrupt audit snapshot: %v", err)
 	}
 	return nil
+}
+
+// mayViewEntry reports whether the context's principal may read an entry:
+// one about a project's resources needs viewProject on that project (seen
+// caches the answers of one listing); account-level entries are readable
+// by every principal that may use the API.
+func (s *Store) mayViewEntry(ctx context.Context, r *rtx, e *AuditEntry, seen map[string]bool) bool {
+	if _, ok := PrincipalFrom(ctx); !ok || len(e.Target.Resources) == 0 {
+		return true
+	}
+	proj, ok := strings.CutPrefix(e.Target.Resources[0], "proj/")
+	if !ok {
+		return true
+	}
+	proj, _, _ = strings.Cut(proj, ":")
+	if v, ok := seen[proj]; ok {
+		return v
+	}
+	v := s.authorizeView(ctx, r, proj) == nil
+	if seen != nil {
+		seen[proj] = v
+	}
+	return v
 }

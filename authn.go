@@ -64,6 +64,12 @@ func memberRoles(r *rtx, m *Member) ([]rolePolicy, error) {
 		}
 		out = append(out, bp)
 	}
+	// Every member may manage its own personal tokens, within its own
+	// power (checkTokenGrant), as LaunchDarkly's members may.
+	if own, err := compilePolicy("own access tokens", []Statement{{Effect: "allow",
+		Resources: []string{"member/" + m.ID + ":token/*"}, Actions: tokenSelfActions}}, nil); err == nil && m.Role != RoleNoAccess {
+		out = append(out, own)
+	}
 	if grants := grantStatements(m.PermissionGrants); len(grants) > 0 {
 		if gp, err := compilePolicy("permission grants", grants, nil); err == nil {
 			out = append(out, gp)
@@ -221,3 +227,7 @@ func (s *Store) AuthenticateRequest(r *http.Request, sessions *SessionAuth) (Pri
 	}
 	return s.MemberPrincipal(r.Context(), id)
 }
+
+// tokenSelfActions are what a member may do to its own personal tokens.
+var tokenSelfActions = []string{"createAccessToken", "deleteAccessToken", "resetAccessToken",
+	"updateAccessTokenName", "updateAccessTokenDescription", "updateAccessTokenPolicy"}

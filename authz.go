@@ -2,6 +2,7 @@ package flagstore
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"github.com/flagstore/flagstore/internal/resource"
@@ -146,7 +147,7 @@ func (s *Store) mayViewSDKKeys(ctx context.Context, r *rtx, proj, env string) bo
 func concreteResources(r *rtx, spec string, self map[string]resource.Part) ([]resource.Resource, error) {
 	parsed, err := resource.Parse(spec)
 	if err != nil {
-		return nil, newError(ErrInternal, "bad recorded resource %q: %v", spec, err)
+		return nil, newError(ErrInvalid, "bad resource specifier %q: %v", spec, err)
 	}
 	out := []resource.Resource{{}}
 	prefix := ""
@@ -226,4 +227,80 @@ func describePart(r *rtx, parent resource.Resource, typ, name string, fallback r
 		part.Tags = tags
 	}
 	return part, nil
+}
+
+// Allowed answers whether p may take action on a resource, named by its
+// concrete resource specifier (such as "proj/shop:env/production:flag/x"),
+// and explains the answer. Tags and properties the specifier's resources
+// carry in the store (project, environment, flag and segment tags, an
+// environment's critical flag) take part, as LaunchDarkly's selectors need.
+func (s *Store) Allowed(ctx context.Context, p Principal, action, spec string) (Decision, error) {
+	var d Decision
+	err := s.view(ctx, func(r *rtx) error {
+		candidates, err := concreteResources(r, spec, nil)
+		if err != nil {
+			return invalidf("resource", "invalid resource specifier %q", spec)
+		}
+		for _, res := range candidates {
+			if d = p.decide(action, res); d.Allowed {
+				return nil
+			}
+		}
+		if len(candidates) == 0 {
+			d = Decision{Action: action, Resource: spec, Reason: "no environment to act in"}
+		}
+		return nil
+	})
+	return d, err
+}
+
+// refuseEnvironmentPrincipal keeps SDK keys, mobile keys and client-side IDs
+// out of the API: they may read their own environment's SDK data only.
+func refuseEnvironmentPrincipal(ctx context.Context) error {
+	if p, ok := PrincipalFrom(ctx); ok && p.Kind == PrincipalEnvironment {
+		return newError(ErrUnauthorized, "Invalid access token: SDK credentials may use only the SDK routes")
+	}
+	return nil
+}
+
+// isAdmin reports whether p may do everything (the admin or owner base
+// role, for a token within its member's).
+func (p Principal) isAdmin() bool {
+	if p.policies == nil {
+		return false
+	}
+	all := func(roles []rolePolicy) bool {
+		for _, rp := range roles {
+			if rp.all {
+				return true
+			}
+		}
+		return false
+	}
+	return all(p.policies.roles) && (p.policies.ceiling == nil || all(p.policies.ceiling))
+}
+
+// checkTokenGrant keeps a principal from minting a token more powerful than
+// the member it belongs to, as LaunchDarkly does ("a member with only reader
+// permissions can only create reader tokens"): unless the principal is an
+// admin, a personal token is its own member's, its base role ranks no
+// higher than the member's, and its custom roles are among the member's.
+// Whether the principal may manage tokens at all is the policy's part.
+func checkTokenGrant(ctx context.Context, m *Member, t *Token) error {
+	p, ok := PrincipalFrom(ctx)
+	if !ok || p.isAdmin() || t.ServiceToken {
+		return nil
+	}
+	if m.ID != p.MemberID {
+		return newError(ErrForbidden, "Forbidden. Access to the requested resource was denied: only an admin manages another member's tokens")
+	}
+	if t.Role != "" && baseRoleRank(t.Role) > baseRoleRank(m.Role) {
+		return newError(ErrForbidden, "Forbidden. Access to the requested resource was denied: a %s member cannot create a %s token", m.Role, t.Role)
+	}
+	for _, id := range t.CustomRoleIDs {
+		if !slices.Contains(m.CustomRoles, id) {
+			return newError(ErrForbidden, "Forbidden. Access to the requested resource was denied: custom role %s is not the member's", id)
+		}
+	}
+	return nil
 }

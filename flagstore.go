@@ -157,6 +157,9 @@ func (s *Store) hexUUID() string {
 // into *Error.
 func (s *Store) view(ctx context.Context, fn func(*rtx) error) (err error) {
 	defer recoverInto(&err)
+	if err := refuseEnvironmentPrincipal(ctx); err != nil {
+		return err
+	}
 	err = s.db.View(ctx, func(tx store.ReadTx) error { return fn(&rtx{tx: tx, flags: s.flags}) })
 	return storeErr(err)
 }
@@ -165,6 +168,9 @@ func (s *Store) view(ctx context.Context, fn func(*rtx) error) (err error) {
 // returns nil.
 func (s *Store) update(ctx context.Context, fn func(*wtx) error) (err error) {
 	defer recoverInto(&err)
+	if err := refuseEnvironmentPrincipal(ctx); err != nil {
+		return err
+	}
 	err = s.db.Update(ctx, func(tx store.WriteTx) error {
 		if err := fn(&wtx{rtx: rtx{tx: tx, flags: s.flags}, w: tx, ctx: ctx}); err != nil {
 			return err

@@ -103,8 +103,12 @@ type TokenListOptions struct {
 	ServiceOnly bool
 	// PersonalOnly keeps only personal tokens.
 	PersonalOnly bool
-	Limit        int // default DefaultTokenLimit
-	Offset       int
+	// ShowAll lets an admin principal see every member's personal tokens
+	// (LaunchDarkly's showAll); other principals always see only service
+	// tokens and their own member's personal tokens.
+	ShowAll bool
+	Limit   int // default DefaultTokenLimit
+	Offset  int
 }
 
 // DefaultTokenLimit is the page size of ListTokens, as in LaunchDarkly.
@@ -170,6 +174,31 @@ func tokenRes(t *Token) string {
 // CreateToken creates an access token for the member memberID, who must
 // exist. The result holds the whole secret: keep it, nothing else will.
 func (s *Store) CreateToken(ctx context.Context, memberID string, p TokenPost) (Token, error) {
+	return s.createToken(ctx, memberID, p, "")
+}
+
+// EnsureAdminToken makes sure an admin-role personal token of the owner
+// with exactly this secret exists, creating it if needed: how a host or
+// the flagstore server installs a known administrator credential. The
+// secret must be at least 20 characters of letters, digits, '-' and '_'.
+func (s *Store) EnsureAdminToken(ctx context.Context, secret string) (Token, error) {
+	if len(secret) < 20 || len(secret) > 256 || strings.ContainsFunc(secret, func(r rune) bool {
+		return !(r < 128 && (isAlnum(byte(r)) || r == '-' || r == '_'))
+	}) {
+		return Token{}, invalidf("token", "an admin token secret is 20 to 256 letters, digits, '-' or '_'")
+	}
+	if t, err := s.tokenBySecret(ctx, secret); err == nil {
+		return t, nil
+	}
+	owner, err := s.Owner(ctx)
+	if err != nil {
+		return Token{}, err
+	}
+	return s.createToken(ctx, owner.ID, TokenPost{Name: "flagstore admin", Role: RoleAdmin}, secret)
+}
+
+// createToken creates a token with the given secret, or a fresh one.
+func (s *Store) createToken(ctx context.Context, memberID string, p TokenPost, secret string) (Token, error) {
 	now := s.nowMillis()
 	tok := Token{
 		ID: s.newID(), MemberID: memberID, Name: p.Name, Description: p.Description,
@@ -182,11 +211,16 @@ func (s *Store) CreateToken(ctx context.Context, memberID string, p TokenPost) (
 	if err := checkToken(&tok); err != nil {
 		return Token{}, err
 	}
-	secret := "api-" + s.newUUID()
+	if secret == "" {
+		secret = "api-" + s.newUUID()
+	}
 	tok.Token = secretEnding(secret)
 	err := s.update(ctx, func(w *wtx) error {
 		var m Member
 		if _, err := getMember(&w.rtx, memberID, &m); err != nil {
+			return err
+		}
+		if err := checkTokenGrant(w.ctx, &m, &tok); err != nil {
 			return err
 		}
 		var err error
@@ -251,6 +285,9 @@ func (s *Store) GetToken(ctx context.Context, id string) (Token, error) {
 		if _, err := getToken(r, id, &d); err != nil {
 			return err
 		}
+		if p, ok := PrincipalFrom(ctx); ok && !d.ServiceToken && d.MemberID != p.MemberID && !p.isAdmin() {
+			return newError(ErrForbidden, "Forbidden. Access to the requested resource was denied: another member's personal token")
+		}
 		return fillTokenMember(r, &d.Token)
 	})
 	return d.Token, err
@@ -267,6 +304,9 @@ func getToken(r *rtx, id string, d *tokenDoc) (uint64, error) {
 // ListTokens lists access tokens oldest first, selected by o. Which tokens
 // a principal may see is the caller's rule (see TokenListOptions.MemberID).
 func (s *Store) ListTokens(ctx context.Context, o TokenListOptions) (List[Token], error) {
+	if p, ok := PrincipalFrom(ctx); ok && !(o.ShowAll && p.isAdmin()) && !o.ServiceOnly {
+		o.MemberID = p.MemberID
+	}
 	var filters []string
 	switch {
 	case o.Limit < 0 || o.Offset < 0:
@@ -382,6 +422,14 @@ func (s *Store) UpdateToken(ctx context.Context, id string, fn func(*Token) erro
 		}
 		if err := checkToken(&after); err != nil {
 			return err
+		}
+		if !after.ServiceToken {
+			var m Member
+			if _, err := getMember(&w.rtx, after.MemberID, &m); err == nil {
+				if err := checkTokenGrant(w.ctx, &m, &after); err != nil {
+					return err
+				}
+			}
 		}
 		if err := setTokenRoles(w, &after, before.CustomRoleIDs); err != nil {
 			return err

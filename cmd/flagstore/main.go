@@ -53,6 +53,37 @@ func main() {
 	}
 }
 
+// adminTokenEnv names the environment variable holding the secret of the
+// administrator token the server ensures.
+const adminTokenEnv = "FLAGSTORE_ADMIN_TOKEN"
+
+// setupAdminToken gives the server an administrator credential. With a
+// secret from FLAGSTORE_ADMIN_TOKEN, an admin token with exactly that secret
+// exists afterwards. Without one, a store that holds no access token yet
+// gets a new admin token, whose secret is printed this once.
+func setupAdminToken(ctx context.Context, st *flagstore.Store, secret string, out io.Writer) error {
+	if secret != "" {
+		if _, err := st.EnsureAdminToken(ctx, secret); err != nil {
+			return fmt.Errorf("%s: %w", adminTokenEnv, err)
+		}
+		return nil
+	}
+	tokens, err := st.ListTokens(ctx, flagstore.TokenListOptions{Limit: 1})
+	if err != nil || tokens.TotalCount > 0 {
+		return err
+	}
+	owner, err := st.Owner(ctx)
+	if err != nil {
+		return err
+	}
+	t, err := st.CreateToken(ctx, owner.ID, flagstore.TokenPost{Name: "flagstore admin", Role: flagstore.RoleAdmin})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "flagstore: created an admin access token (shown only now; set %s to choose your own):\n%s\n", adminTokenEnv, t.Token)
+	return nil
+}
+
 // usageError is a bad command line, already reported by the flag package.
 type usageError struct{ error }
 
@@ -83,6 +114,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	st, err := flagstore.Open(*db, flagstore.WithLogger(log))
 	if err != nil {
 		return err
+	}
+	if err := setupAdminToken(ctx, st, os.Getenv(adminTokenEnv), stderr); err != nil {
+		return errors.Join(err, st.Close())
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
