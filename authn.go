@@ -133,7 +133,7 @@ func (s *Store) tokenPrincipal(ctx context.Context, t *Token) (Principal, error)
 	if t.ServiceToken {
 		kind = PrincipalServiceToken
 	}
-	p := Principal{Kind: kind, MemberID: t.MemberID, TokenID: t.ID,
+	p := Principal{Kind: kind, MemberID: t.MemberID, TokenID: t.ID, defaultAPIVersion: t.DefaultAPIVersion,
 		actor: Actor{Token: &AuditToken{ID: t.ID, Name: t.Name, Ending: secretEnding(t.Token), ServiceToken: t.ServiceToken}}}
 	err := s.view(ctx, func(r *rtx) error {
 		var attrs map[string][]string

@@ -41,6 +41,8 @@ type Principal struct {
 
 	actor    Actor
 	policies *policySet
+	// defaultAPIVersion is a token's version for requests that name none.
+	defaultAPIVersion int
 }
 
 type principalKey struct{}

@@ -38,6 +38,9 @@ var (
 	// ErrTooLarge is returned when a request body exceeds the limit (HTTP 413,
 	// code request_entity_too_large).
 	ErrTooLarge = errors.New("request entity too large")
+	// ErrUnsupportedMediaType is returned when a request body is not JSON
+	// (HTTP 415, code unsupported_media_type).
+	ErrUnsupportedMediaType = errors.New("unsupported media type")
 	// ErrPatchFailed is returned when a well-formed patch cannot be applied
 	// (HTTP 422, code patch_failed).
 	ErrPatchFailed = errors.New("patch failed")
@@ -63,6 +66,7 @@ const (
 	CodeConflict              = "conflict"
 	CodeOptimisticLocking     = "optimistic_locking_error"
 	CodeRequestEntityTooLarge = "request_entity_too_large"
+	CodeUnsupportedMediaType  = "unsupported_media_type"
 	CodePatchFailed           = "patch_failed"
 	CodeRateLimited           = "rate_limited"
 	CodeServiceUnavailable    = "service_unavailable"
@@ -74,24 +78,25 @@ var sentinelInfo = map[error]struct {
 	status int
 	code   string
 }{
-	ErrInvalid:          {http.StatusBadRequest, CodeInvalidRequest},
-	ErrUnauthorized:     {http.StatusUnauthorized, CodeUnauthorized},
-	ErrForbidden:        {http.StatusForbidden, CodeForbidden},
-	ErrNotFound:         {http.StatusNotFound, CodeNotFound},
-	ErrMethodNotAllowed: {http.StatusMethodNotAllowed, CodeMethodNotAllowed},
-	ErrAlreadyExists:    {http.StatusConflict, CodeConflict},
-	ErrConflict:         {http.StatusConflict, CodeOptimisticLocking},
-	ErrTooLarge:         {http.StatusRequestEntityTooLarge, CodeRequestEntityTooLarge},
-	ErrPatchFailed:      {http.StatusUnprocessableEntity, CodePatchFailed},
-	ErrRateLimited:      {http.StatusTooManyRequests, CodeRateLimited},
-	ErrUnavailable:      {http.StatusServiceUnavailable, CodeServiceUnavailable},
-	ErrInternal:         {http.StatusInternalServerError, CodeInternalError},
+	ErrInvalid:              {http.StatusBadRequest, CodeInvalidRequest},
+	ErrUnauthorized:         {http.StatusUnauthorized, CodeUnauthorized},
+	ErrForbidden:            {http.StatusForbidden, CodeForbidden},
+	ErrNotFound:             {http.StatusNotFound, CodeNotFound},
+	ErrMethodNotAllowed:     {http.StatusMethodNotAllowed, CodeMethodNotAllowed},
+	ErrAlreadyExists:        {http.StatusConflict, CodeConflict},
+	ErrConflict:             {http.StatusConflict, CodeOptimisticLocking},
+	ErrTooLarge:             {http.StatusRequestEntityTooLarge, CodeRequestEntityTooLarge},
+	ErrUnsupportedMediaType: {http.StatusUnsupportedMediaType, CodeUnsupportedMediaType},
+	ErrPatchFailed:          {http.StatusUnprocessableEntity, CodePatchFailed},
+	ErrRateLimited:          {http.StatusTooManyRequests, CodeRateLimited},
+	ErrUnavailable:          {http.StatusServiceUnavailable, CodeServiceUnavailable},
+	ErrInternal:             {http.StatusInternalServerError, CodeInternalError},
 }
 
 // sentinelOrder fixes which class wins when an error wraps several.
 var sentinelOrder = []error{
 	ErrInvalid, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrMethodNotAllowed,
-	ErrAlreadyExists, ErrConflict, ErrTooLarge, ErrPatchFailed, ErrRateLimited,
+	ErrAlreadyExists, ErrConflict, ErrTooLarge, ErrUnsupportedMediaType, ErrPatchFailed, ErrRateLimited,
 	ErrUnavailable, ErrInternal,
 }
 

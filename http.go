@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -14,35 +13,130 @@ import (
 // HandlerOption configures the handler returned by [Store.Handler].
 type HandlerOption func(*handlerConfig)
 
+// handlerConfig holds the handler's settings; the zero value of each is
+// LaunchDarkly's behaviour or flagstore's documented default.
 type handlerConfig struct {
-	log *slog.Logger
+	log       *slog.Logger
+	sessions  *SessionAuth
+	maxBody   int64
+	rateLimit RateLimitOptions
 }
 
 // WithHandlerLogger makes the handler log one line per request (method, path,
-// status, bytes written, duration) to l at level Info. By default the handler
-// logs nothing.
+// status, bytes written, duration, request id) to l at level Info. By
+// default the handler logs nothing.
 func WithHandlerLogger(l *slog.Logger) HandlerOption {
 	return func(c *handlerConfig) { c.log = l }
 }
+
+// WithSessions lets the host application's signed-in members call the API
+// with their sessions (see [SessionAuth]); by default only access tokens
+// authenticate.
+func WithSessions(sa SessionAuth) HandlerOption {
+	return func(c *handlerConfig) { c.sessions = &sa }
+}
+
+// WithMaxBodyBytes limits request bodies (default DefaultMaxBodyBytes); a
+// larger body is refused with 413.
+func WithMaxBodyBytes(n int64) HandlerOption {
+	return func(c *handlerConfig) { c.maxBody = n }
+}
+
+// WithRateLimit sets the request rate limits (default: none).
+func WithRateLimit(o RateLimitOptions) HandlerOption {
+	return func(c *handlerConfig) { c.rateLimit = o }
+}
+
+// DefaultMaxBodyBytes is the request body limit when none is configured.
+const DefaultMaxBodyBytes = 1 << 20
+
+// apiPrefix is where LaunchDarkly's REST API lives.
+const apiPrefix = "/api/v2"
 
 // Handler returns the store's HTTP handler, to mount on the host's mux:
 //
 //	mux.Handle("/", st.Handler())
 //
-// or under a prefix with [http.StripPrefix]. It serves no REST resource yet:
-// every request is answered with LaunchDarkly's error body
-// {"code","message","id"}, 404 not_found for a path it does not know.
+// or under a prefix with [http.StripPrefix]. It serves LaunchDarkly's REST
+// API v2 under /api/v2, with LaunchDarkly's conventions: access-token or
+// session authentication, JSON bodies, CORS, rate limits, method override,
+// API versions and beta routes, and LaunchDarkly's error body
+// {"code","message","id"} for every failure, unknown routes included.
 func (s *Store) Handler(opts ...HandlerOption) http.Handler {
-	var c handlerConfig
+	c := handlerConfig{maxBody: DefaultMaxBodyBytes}
 	for _, o := range opts {
 		o(&c)
 	}
-	r := newRouter()
-	var h http.Handler = r
+	a := &api{s: s, cfg: c, router: newRouter(), routes: map[string]*route{}}
+	a.limiter = newRateLimiter(c.rateLimit, s.now)
+	for _, rt := range a.allRoutes() {
+		a.register(rt)
+	}
+	// Outermost first: every response gets a request id and CORS headers,
+	// panics become 500s, and a tunnelled verb is in place before routing.
+	var h http.Handler = a.router
+	h = methodOverride(h)
+	h = cors(h)
+	h = recoverPanics(h)
 	if c.log != nil {
 		h = logRequests(c.log, h)
 	}
+	h = requestID(h)
 	return h
+}
+
+// api is one mounted handler: its store, settings and routes.
+type api struct {
+	s       *Store
+	cfg     handlerConfig
+	router  *router
+	routes  map[string]*route // by mux pattern
+	limiter *rateLimiter
+}
+
+// route is one operation of the REST API.
+type route struct {
+	method      string
+	path        string // under /api/v2, with {wildcards}
+	operationID string
+	// beta routes answer only requests with LD-API-Version: beta.
+	beta bool
+	// public routes need no authentication.
+	public bool
+	handle func(w http.ResponseWriter, r *http.Request) error
+}
+
+// pattern is the route's http.ServeMux pattern.
+func (rt *route) pattern() string { return rt.method + " " + apiPrefix + rt.path }
+
+// register mounts a route behind its per-route middleware: authentication,
+// API version, beta gate, rate limit, and the JSON body rules.
+func (a *api) register(rt *route) {
+	a.routes[rt.pattern()] = rt
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := rt.handle(w, r); err != nil {
+			writeError(w, err)
+		}
+	})
+	h = jsonBody(a.cfg.maxBody, h)
+	h = a.limiter.middleware(rt, h)
+	h = betaGate(rt, h)
+	h = apiVersion(h)
+	if !rt.public {
+		h = a.authenticate(h)
+	}
+	a.router.mux.Handle(rt.pattern(), h)
+}
+
+// allRoutes lists every route the handler serves.
+func (a *api) allRoutes() []*route {
+	var out []*route
+	for _, family := range [][]*route{
+		a.rootRoutes(),
+	} {
+		out = append(out, family...)
+	}
+	return out
 }
 
 // router is an [http.ServeMux] on which routes are registered with Go
@@ -158,48 +252,3 @@ func writeError(w http.ResponseWriter, err error) {
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(append(body, '\n'))
 }
-
-// logRequests logs one line per request to l.
-func logRequests(l *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		start := time.Now()
-		rw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(rw, req)
-		if rw.status == 0 {
-			rw.status = http.StatusOK
-		}
-		l.LogAttrs(req.Context(), slog.LevelInfo, "request",
-			slog.String("method", req.Method),
-			slog.String("path", req.URL.Path),
-			slog.Int("status", rw.status),
-			slog.Int64("bytes", rw.bytes),
-			slog.Duration("duration", time.Since(start)),
-		)
-	})
-}
-
-// statusWriter records the status and size of a response. Unwrap lets
-// [http.ResponseController] reach the underlying writer (Flush, deadlines).
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 { // 1xx responses are not the status
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

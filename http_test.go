@@ -55,13 +55,13 @@ func TestHandlerUnknownPathsAre404(t *testing.T) {
 	cases := []struct{ method, path string }{
 		{http.MethodGet, "/"},
 		{http.MethodGet, "/nope"},
-		{http.MethodGet, "/api/v2/flags/shop"},
-		{http.MethodGet, "/api/v2/flags/shop/new-checkout?env=production"},
-		{http.MethodPost, "/api/v2/projects"},
-		{http.MethodPatch, "/api/v2/flags/shop/new-checkout"},
-		{http.MethodDelete, "/api/v2/projects/shop"},
-		{http.MethodPut, "/sdk/latest-all"},
-		{http.MethodOptions, "/api/v2"},
+		{http.MethodGet, "/api/v2/nothing-here"},
+		{http.MethodGet, "/api/v2/nothing-here/shop?env=production"},
+		{http.MethodPost, "/api/v2/nothing-here"},
+		{http.MethodPatch, "/api/v2/nothing-here/shop/new-checkout"},
+		{http.MethodDelete, "/api/v2/nothing/here"},
+		{http.MethodPut, "/not-an-api/latest-all"},
+		{http.MethodOptions, "/api/v2/nothing-here"},
 	}
 	seen := map[string]bool{}
 	for _, tc := range cases {
@@ -228,6 +228,7 @@ func TestWriteErrorMapsSentinels(t *testing.T) {
 		{ErrAlreadyExists, http.StatusConflict, CodeConflict},
 		{ErrConflict, http.StatusConflict, CodeOptimisticLocking},
 		{ErrTooLarge, http.StatusRequestEntityTooLarge, CodeRequestEntityTooLarge},
+		{ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType},
 		{ErrPatchFailed, http.StatusUnprocessableEntity, CodePatchFailed},
 		{ErrRateLimited, http.StatusTooManyRequests, CodeRateLimited},
 		{ErrUnavailable, http.StatusServiceUnavailable, CodeServiceUnavailable},
