@@ -65,9 +65,13 @@ func memberRoles(r *rtx, m *Member) ([]rolePolicy, error) {
 		out = append(out, bp)
 	}
 	// Every member may manage its own personal tokens, within its own
-	// power (checkTokenGrant), as LaunchDarkly's members may.
+	// power (checkTokenGrant), as LaunchDarkly's members may; a member with
+	// no access at all has no power to give a token. A member holding
+	// custom roles has base role no_access too (see inviteRole), but its
+	// roles give it power.
+	hasPower := m.Role != RoleNoAccess || len(custom)+len(teamRoles) > 0
 	if own, err := compilePolicy("own access tokens", []Statement{{Effect: "allow",
-		Resources: []string{"member/" + m.ID + ":token/*"}, Actions: tokenSelfActions}}, nil); err == nil && m.Role != RoleNoAccess {
+		Resources: []string{"member/" + m.ID + ":token/*"}, Actions: tokenSelfActions}}, nil); err == nil && hasPower {
 		out = append(out, own)
 	}
 	if grants := grantStatements(m.PermissionGrants); len(grants) > 0 {

@@ -140,6 +140,14 @@ func (s *Store) mayViewSDKKeys(ctx context.Context, r *rtx, proj, env string) bo
 	return s.authorize(ctx, r, []Access{{Action: "viewSdkKey", Resource: envRes(proj, env)}}, nil) == nil
 }
 
+// maskUnlessSDKKeysVisible masks an environment returned by a write to a
+// principal that may not view its SDK and mobile keys, as reads do.
+func (s *Store) maskUnlessSDKKeysVisible(w *wtx, proj string, e *Environment) {
+	if !s.mayViewSDKKeys(w.ctx, &w.rtx, proj, e.Key) {
+		*e = maskEnv(*e)
+	}
+}
+
 // concreteResources turns a recorded resource specifier into the concrete
 // resources a policy is checked against, with the tags of each level and
 // an environment's critical property read from the store. self supplies
@@ -263,6 +271,17 @@ func refuseEnvironmentPrincipal(ctx context.Context) error {
 		return newError(ErrUnauthorized, "Invalid access token: SDK credentials may use only the SDK routes")
 	}
 	return nil
+}
+
+// authorizeWholeStore keeps the operations on the whole store (Save, Load,
+// Watch), which no per-resource check covers and which show every project,
+// SDK keys included, to the host application and admin principals.
+func authorizeWholeStore(ctx context.Context, action string) error {
+	p, ok := PrincipalFrom(ctx)
+	if !ok || p.isAdmin() {
+		return nil
+	}
+	return p.denied(Decision{Action: action, Resource: "acct", Reason: "only an admin may " + action + " the whole store"})
 }
 
 // isAdmin reports whether p may do everything (the admin or owner base

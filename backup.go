@@ -31,7 +31,11 @@ type backupLine struct {
 // Save writes the whole store to w as one consistent snapshot: a header
 // line, then one JSON line per key in key order. It holds what the store
 // holds, SDK and mobile keys included: keep backups as secret as the store.
+// A principal in ctx must be an admin.
 func (s *Store) Save(ctx context.Context, w io.Writer) error {
+	if err := authorizeWholeStore(ctx, "save"); err != nil {
+		return err
+	}
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	err := s.view(ctx, func(r *rtx) error {
@@ -65,8 +69,12 @@ func (s *Store) Save(ctx context.Context, w io.Writer) error {
 }
 
 // Load replaces the whole content of the store with a stream written by
-// Save, in one transaction: on any error nothing changes.
+// Save, in one transaction: on any error nothing changes. A principal in
+// ctx must be an admin.
 func (s *Store) Load(ctx context.Context, rd io.Reader) error {
+	if err := authorizeWholeStore(ctx, "load"); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bufio.NewReader(rd))
 	var h backupHeader
 	if err := dec.Decode(&h); err != nil || h.Format != backupFormat {

@@ -90,7 +90,10 @@ func (s *Store) CreateEnvironment(ctx context.Context, proj string, p Environmen
 			parent: &AuditParent{Name: pr.Name, Resource: projRes(proj)}, accesses: accessesOf(envRes(proj, env.Key), "createEnvironment"),
 			after: &masked})
 	})
-	return env, err
+	if err != nil {
+		return Environment{}, err // a refused call shows nothing
+	}
+	return env, nil
 }
 
 // createEnvironmentIn writes a new environment, its credentials and index
@@ -151,7 +154,10 @@ func (s *Store) GetEnvironment(ctx context.Context, proj, key string) (Environme
 		}
 		return nil
 	})
-	return d.Environment, err
+	if err != nil {
+		return Environment{}, err // a refused call shows nothing
+	}
+	return d.Environment, nil
 }
 
 func getEnv(r *rtx, proj, key string, d *envDoc) (uint64, error) {
@@ -208,7 +214,7 @@ func (s *Store) UpdateEnvironment(ctx context.Context, proj, key string, fn func
 		}
 		before := d.Environment
 		after := d.Environment
-		after.Tags = append([]string(nil), before.Tags...)
+		after.Tags = nonNil(slices.Clone(before.Tags)) // [] not null, so "/tags/0" can be added to
 		if err := fn(&after); err != nil {
 			return err
 		}
@@ -231,6 +237,10 @@ func (s *Store) UpdateEnvironment(ctx context.Context, proj, key string, fn func
 		after.Tags = nonNil(after.Tags)
 		if reflect.DeepEqual(before, after) {
 			out = before
+			if err := s.authorizeView(w.ctx, &w.rtx, proj); err != nil {
+				return err // the result is a read
+			}
+			s.maskUnlessSDKKeysVisible(w, proj, &out)
 			return nil
 		}
 		after.Version++
@@ -242,9 +252,16 @@ func (s *Store) UpdateEnvironment(ctx context.Context, proj, key string, fn func
 		if err := envIndex(proj).reindex(w, envEntry(&before), envEntry(&after)); err != nil {
 			return err
 		}
-		return s.recordEnv(w, proj, "updated", &before, &after, changedActions(environmentFieldActions, &before, &after)...)
+		if err := s.recordEnv(w, proj, "updated", &before, &after, changedActions(environmentFieldActions, &before, &after)...); err != nil {
+			return err
+		}
+		s.maskUnlessSDKKeysVisible(w, proj, &out)
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return Environment{}, err // a refused call shows nothing
+	}
+	return out, nil
 }
 
 // DeleteEnvironment deletes an environment, its segments and credentials,
@@ -358,7 +375,10 @@ func (s *Store) resetKey(ctx context.Context, proj, env, kind string, expiry tim
 		}
 		return s.recordEnv(w, proj, "reset a key of", &before, &out, changedActions(environmentFieldActions, &before, &out)...)
 	})
-	return out, err
+	if err != nil {
+		return Environment{}, err // a refused call shows nothing
+	}
+	return out, nil
 }
 
 // trimAttr drops a leading "." left by an empty attribute prefix.

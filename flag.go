@@ -22,6 +22,13 @@ func flagEntry(f *Flag) *entryOf {
 // boolean ([true, false]); without defaults it serves the first variation
 // when on and the last when off.
 func (s *Store) CreateFlag(ctx context.Context, proj string, p FlagPost) (Flag, error) {
+	return s.createFlag(ctx, proj, p, "")
+}
+
+// createFlag is CreateFlag; a clone names an existing flag whose variations
+// and defaults (unless p gives its own) and every environment's targeting
+// the new flag copies (see CloneFlag).
+func (s *Store) createFlag(ctx context.Context, proj string, p FlagPost, clone string) (Flag, error) {
 	if err := validKey("key", p.Key); err != nil {
 		return Flag{}, err
 	}
@@ -66,6 +73,9 @@ func (s *Store) CreateFlag(ctx context.Context, proj string, p FlagPost) (Flag, 
 		if _, err := getProject(&w.rtx, proj, &pr); err != nil {
 			return err
 		}
+		if err := applyFlagDefaults(&w.rtx, &pr, &p, &f); err != nil {
+			return err
+		}
 		switch {
 		case p.ClientSideAvailability != nil:
 			f.ClientSideAvailability = *p.ClientSideAvailability
@@ -82,6 +92,13 @@ func (s *Store) CreateFlag(ctx context.Context, proj string, p FlagPost) (Flag, 
 			}
 			return err
 		}
+		var src *Flag
+		if clone != "" {
+			var err error
+			if src, err = cloneSource(&w.rtx, proj, clone, &f, p); err != nil {
+				return err
+			}
+		}
 		var prereqs []Prerequisite
 		for i, ip := range p.InitialPrerequisites {
 			var pf Flag
@@ -97,6 +114,9 @@ func (s *Store) CreateFlag(ctx context.Context, proj string, p FlagPost) (Flag, 
 		err := each(&w.rtx, envPrefix(proj), func(_ string, d *envDoc) error {
 			c := s.newConfig(&f, &d.Environment, p.IsFlagOn, now)
 			c.Prerequisites = append(c.Prerequisites, prereqs...)
+			if src != nil {
+				copyTargeting(c, src.Environments[d.Key])
+			}
 			f.Environments[d.Key] = c
 			return nil
 		})
@@ -115,9 +135,16 @@ func (s *Store) CreateFlag(ctx context.Context, proj string, p FlagPost) (Flag, 
 			return err
 		}
 		fillEnvNames(&out, names)
-		return s.recordFlag(w, proj, "created", &out, nil, it.Value, accessesOf(flagRes(proj, "*", out.Key), "createFlag"))
+		actions := []string{"createFlag"}
+		if src != nil {
+			actions = append(actions, "cloneFlag")
+		}
+		return s.recordFlag(w, proj, "created", &out, nil, it.Value, accessesOf(flagRes(proj, "*", out.Key), actions...))
 	})
-	return out, err
+	if err != nil {
+		return Flag{}, err // a refused call shows nothing
+	}
+	return out, nil
 }
 
 // newConfig is a flag's configuration in a new environment: off, serving
@@ -163,7 +190,10 @@ func (s *Store) GetFlag(ctx context.Context, proj, key string) (Flag, error) {
 		}
 		return s.authorizeView(ctx, r, proj)
 	})
-	return f, err
+	if err != nil {
+		return Flag{}, err // a refused call shows nothing
+	}
+	return f, nil
 }
 
 // getFlag decodes the stored flag; a missing one is a 404 naming the project
@@ -308,11 +338,16 @@ func (s *Store) modifyFlag(ctx context.Context, proj, key string, fn func(*wtx, 
 		}
 		fillEnvNames(&out, names)
 		if out.Version == before.Version {
-			return nil // nothing changed, nothing to record
+			// Nothing changed, nothing to record; the result is still a
+			// read of the flag.
+			return s.authorizeView(w.ctx, &w.rtx, proj)
 		}
 		return s.recordFlag(w, proj, flagVerb(&before, &out), &out, bit.Value, ait.Value, flagAccesses(proj, &before, &out))
 	})
-	return out, err
+	if err != nil {
+		return Flag{}, err // a refused call shows nothing
+	}
+	return out, nil
 }
 
 // ArchiveFlag archives a flag: it leaves the default list and SDKs stop

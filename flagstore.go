@@ -39,6 +39,8 @@ type Store struct {
 	deflaters sync.Pool
 	// tokens caches decoded tokens and records their use.
 	tokens tokenRuntime
+	// jobs is the background job: expiring targets, flag requests.
+	jobs storeJobs
 
 	closeOnce sync.Once
 	closeErr  error
@@ -109,14 +111,15 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 		db = b
 	}
-	return withOwner(&Store{db: db, now: c.now, newID: c.newID, newUUID: c.newUUID, log: c.log,
-		flags: newDocCache[Flag](flagCacheSize)}) // a new store starts with its owner member (member.go)
+	return startJobs(withOwner(&Store{db: db, now: c.now, newID: c.newID, newUUID: c.newUUID, log: c.log,
+		flags: newDocCache[Flag](flagCacheSize)})) // a new store starts with its owner member (member.go)
 }
 
 // Close closes the store and its backend. Calls after Close fail with
 // ErrUnavailable.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.stopJobs()
 		s.closeTokens()
 		s.closeErr = s.db.Close()
 	})

@@ -133,6 +133,12 @@ func (a *api) allRoutes() []*route {
 	var out []*route
 	for _, family := range [][]*route{
 		a.rootRoutes(),
+		a.projectRoutes(),
+		a.environmentRoutes(),
+		a.segmentRoutes(),
+		a.flagRoutes(),
+		a.flagStatusRoutes(),
+		a.expiringTargetRoutes(),
 	} {
 		out = append(out, family...)
 	}
@@ -237,6 +243,13 @@ func writeError(w http.ResponseWriter, err error) {
 		if c.ID == "" {
 			c.ID = uuid.NewString()
 		}
+		e = &c
+	}
+	if rid := w.Header().Get(RequestIDHeader); rid != "" && e.ID != rid {
+		// Within a request the error's id is the request's (X-Request-Id,
+		// and the log line's requestId), so a failure can be traced.
+		c := *e
+		c.ID = rid
 		e = &c
 	}
 	body, mErr := json.Marshal(e)

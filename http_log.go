@@ -9,23 +9,34 @@ import (
 	"github.com/google/uuid"
 )
 
-// logRequests logs one line per request to l.
+// logRequests logs one line per request to l; an aborted request's line
+// says so (aborted=true) and has status 0 if nothing was written.
 func logRequests(l *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		start := time.Now()
 		rw := &statusWriter{ResponseWriter: w}
+		completed := false
+		// Deferred, so a request aborted with a panic (http.ErrAbortHandler,
+		// which recoverPanics passes on) still gets its line.
+		defer func() {
+			if rw.status == 0 && completed {
+				rw.status = http.StatusOK
+			}
+			attrs := []slog.Attr{
+				slog.String("method", req.Method),
+				slog.String("path", req.URL.Path),
+				slog.Int("status", rw.status),
+				slog.Int64("bytes", rw.bytes),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("requestId", RequestID(req.Context())),
+			}
+			if !completed {
+				attrs = append(attrs, slog.Bool("aborted", true))
+			}
+			l.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
+		}()
 		next.ServeHTTP(rw, req)
-		if rw.status == 0 {
-			rw.status = http.StatusOK
-		}
-		l.LogAttrs(req.Context(), slog.LevelInfo, "request",
-			slog.String("method", req.Method),
-			slog.String("path", req.URL.Path),
-			slog.Int("status", rw.status),
-			slog.Int64("bytes", rw.bytes),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("requestId", RequestID(req.Context())),
-		)
+		completed = true
 	})
 }
 

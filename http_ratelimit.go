@@ -72,28 +72,40 @@ func (l *rateLimiter) middleware(rt *route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller := callerKey(r)
 		now := l.now()
-		h := w.Header()
+		type bucket struct {
+			lim    *rate.Limiter
+			res    *rate.Reservation
+			n      int
+			header string
+		}
+		var buckets []bucket
+		if n := l.opts.GlobalPer10s; n > 0 {
+			buckets = append(buckets, bucket{lim: l.limiter("g\x00"+caller, n), n: n, header: headerGlobalRemaining})
+		}
+		if n := l.opts.RoutePer10s; n > 0 {
+			buckets = append(buckets, bucket{lim: l.limiter("r\x00"+caller+"\x00"+routeKey, n), n: n, header: headerRouteRemaining})
+		}
 		var wait time.Duration
-		var reset time.Time
-		check := func(key string, n int, header string) {
-			lim := l.limiter(key, n)
-			res := lim.ReserveN(now, 1)
-			if d := res.DelayFrom(now); d > 0 {
-				res.CancelAt(now)
-				wait = max(wait, d)
+		for i := range buckets {
+			buckets[i].res = buckets[i].lim.ReserveN(now, 1)
+			wait = max(wait, buckets[i].res.DelayFrom(now))
+		}
+		if wait > 0 {
+			// A refused request spends no budget, in either bucket: a
+			// route's 429s do not use up the caller's global budget.
+			for _, b := range buckets {
+				b.res.CancelAt(now)
 			}
-			left := lim.TokensAt(now)
-			h.Set(header, strconv.Itoa(max(0, int(math.Floor(left)))))
-			full := now.Add(time.Duration((float64(n) - left) / (float64(n) / 10) * float64(time.Second)))
+		}
+		h := w.Header()
+		var reset time.Time
+		for _, b := range buckets {
+			left := b.lim.TokensAt(now)
+			h.Set(b.header, strconv.Itoa(max(0, int(math.Floor(left)))))
+			full := now.Add(time.Duration((float64(b.n) - left) / (float64(b.n) / 10) * float64(time.Second)))
 			if full.After(reset) {
 				reset = full
 			}
-		}
-		if n := l.opts.GlobalPer10s; n > 0 {
-			check("g\x00"+caller, n, headerGlobalRemaining)
-		}
-		if n := l.opts.RoutePer10s; n > 0 {
-			check("r\x00"+caller+"\x00"+routeKey, n, headerRouteRemaining)
 		}
 		h.Set(headerReset, strconv.FormatInt(reset.UnixMilli(), 10))
 		if wait > 0 {

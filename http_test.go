@@ -108,7 +108,7 @@ func TestHandlerHeadIs404WithoutBody(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	rec := httptest.NewRecorder()
-	st.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/api/v2/projects", nil))
+	st.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/api/v2/no-such-route", nil))
 	if rec.Code != http.StatusNotFound {
 		t.Fatalf("HEAD: status %d, want 404", rec.Code)
 	}
@@ -160,7 +160,7 @@ func TestHandlerUnderStripPrefix(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/flags/", http.StripPrefix("/flags", st.Handler()))
 	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/flags/api/v2/projects", nil))
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/flags/api/v2/no-such-route", nil))
 	if rec.Code != http.StatusNotFound {
 		t.Fatalf("status %d, want 404", rec.Code)
 	}
@@ -345,7 +345,7 @@ func TestHandlerLogger(t *testing.T) {
 	var buf bytes.Buffer
 	h := st.Handler(WithHandlerLogger(slog.New(slog.NewJSONHandler(&buf, nil))))
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v2/flags/shop", nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v2/no-such-route", nil))
 
 	var line struct {
 		Msg    string `json:"msg"`
@@ -357,8 +357,8 @@ func TestHandlerLogger(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
 		t.Fatalf("log is not one JSON line: %v\n%s", err, buf.Bytes())
 	}
-	if line.Method != "GET" || line.Path != "/api/v2/flags/shop" || line.Status != 404 || line.Bytes != rec.Body.Len() {
-		t.Errorf("log line %+v, want GET /api/v2/flags/shop 404 %d bytes", line, rec.Body.Len())
+	if line.Method != "GET" || line.Path != "/api/v2/no-such-route" || line.Status != 404 || line.Bytes != rec.Body.Len() {
+		t.Errorf("log line %+v, want GET /api/v2/no-such-route 404 %d bytes", line, rec.Body.Len())
 	}
 	if c := rec.Result().Header.Get("Content-Type"); c != "application/json" {
 		t.Errorf("Content-Type %q through the logger, want application/json", c)

@@ -28,7 +28,13 @@ func patchRepresentation[T any](cur *T, p *Patch, mergeAllowed bool, rename func
 	if err != nil {
 		return newError(ErrInternal, "encode resource: %v", err)
 	}
+	return patchDocument(cur, doc, p, mergeAllowed, rename)
+}
+
+// patchDocument is patchRepresentation on doc, cur's JSON representation.
+func patchDocument[T any](cur *T, doc []byte, p *Patch, mergeAllowed bool, rename func(string) string) error {
 	var out []byte
+	var err error
 	switch p.Kind {
 	case JSONPatch:
 		out, err = applyJSONPatch(doc, p.Ops, rename)
@@ -60,6 +66,22 @@ func flagTestPath(p string) string {
 	return p
 }
 
+// flagPatchDocument is the JSON a patch applies to: the flag's, with an
+// empty description shown, as LaunchDarkly shows it, so that the documented
+// {"op":"replace","path":"/description"} applies to a flag without one.
+func flagPatchDocument(f *Flag) ([]byte, error) {
+	doc, err := json.Marshal(f)
+	if err != nil || f.Description != "" {
+		return doc, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &m); err != nil {
+		return nil, err
+	}
+	m["description"] = json.RawMessage(`""`)
+	return json.Marshal(m)
+}
+
 // PatchFlag updates a flag with JSON Patch, merge patch or semantic patch.
 // Semantic instructions that act on one environment use p.EnvironmentKey.
 // A failed JSON Patch test (on "/_version", or "/version") is ErrConflict.
@@ -69,7 +91,11 @@ func (s *Store) PatchFlag(ctx context.Context, proj, key string, p Patch) (Flag,
 	}
 	return s.modifyFlag(withPatch(ctx, &p), proj, key, func(w *wtx, f *Flag) error {
 		if p.Kind != SemanticPatch {
-			return patchRepresentation(f, &p, true, flagTestPath)
+			doc, err := flagPatchDocument(f)
+			if err != nil {
+				return newError(ErrInternal, "encode flag: %v", err)
+			}
+			return patchDocument(f, doc, &p, true, flagTestPath)
 		}
 		deleted, err := applyFlagInstructions(f, p.Instructions, flagPatchContext{
 			env:     p.EnvironmentKey,

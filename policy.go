@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/flagstore/flagstore/internal/resource"
 )
@@ -71,7 +72,10 @@ type rolePolicy struct {
 	p    *resource.Policy
 }
 
-// basePolicy compiles a base role.
+// basePolicy returns a base role's policy. The reader and writer roles are
+// compiled once: every authentication needs them (a personal token's role
+// and its member's), they take no role attributes, and a compiled policy is
+// only read.
 func basePolicy(role string) (rolePolicy, error) {
 	rp := rolePolicy{name: "base role " + role}
 	switch role {
@@ -79,13 +83,22 @@ func basePolicy(role string) (rolePolicy, error) {
 		rp.all = true
 		return rp, nil
 	case RoleWriter:
-		return compilePolicy(rp.name, writerStatements, nil)
+		return writerPolicy()
 	case RoleReader:
-		return compilePolicy(rp.name, readerStatements, nil)
+		return readerPolicy()
 	default: // no_access, or none
 		return compilePolicy(rp.name, nil, nil)
 	}
 }
+
+var (
+	readerPolicy = sync.OnceValues(func() (rolePolicy, error) {
+		return compilePolicy("base role "+RoleReader, readerStatements, nil)
+	})
+	writerPolicy = sync.OnceValues(func() (rolePolicy, error) {
+		return compilePolicy("base role "+RoleWriter, writerStatements, nil)
+	})
+)
 
 // customPolicy compiles a custom role's statements with the role
 // attributes of whoever holds it; basePermissions "reader" adds viewing.

@@ -102,7 +102,10 @@ func (s *Store) GetProject(ctx context.Context, key string) (Project, error) {
 		}
 		return s.authorizeView(ctx, r, key)
 	})
-	return p, err
+	if err != nil {
+		return Project{}, err // a refused call shows nothing
+	}
+	return p, nil
 }
 
 func getProject(r *rtx, key string, p *Project) (uint64, error) {
@@ -168,7 +171,7 @@ func (s *Store) UpdateProject(ctx context.Context, key string, fn func(*Project)
 		}
 		after.Tags = nonNil(after.Tags)
 		if reflect.DeepEqual(before, after) {
-			return nil
+			return s.authorizeView(w.ctx, &w.rtx, key) // the result is a read
 		}
 		if err := w.put(projectKey(key), &after, ver); err != nil {
 			return err
@@ -222,6 +225,9 @@ func (s *Store) DeleteProject(ctx context.Context, key string) error {
 			if err := w.delUnder(prefix); err != nil {
 				return err
 			}
+		}
+		if err := w.del(flagDefaultsKey(key)); err != nil {
+			return err
 		}
 		if err := w.del(projectKey(key)); err != nil {
 			return err

@@ -68,7 +68,10 @@ func (s *Store) GetSegment(ctx context.Context, proj, env, key string) (Segment,
 		}
 		return s.authorizeView(ctx, r, proj)
 	})
-	return seg, err
+	if err != nil {
+		return Segment{}, err // a refused call shows nothing
+	}
+	return seg, nil
 }
 
 func getSegment(r *rtx, proj, env, key string, seg *Segment) (uint64, error) {
@@ -142,7 +145,7 @@ func (s *Store) UpdateSegment(ctx context.Context, proj, env, key string, fn fun
 		s.normaliseSegment(&after)
 		if jsonEqual(&before, &after) {
 			out = before
-			return nil
+			return s.authorizeView(w.ctx, &w.rtx, proj) // the result is a read
 		}
 		if err := validateSegment(&after); err != nil {
 			return err
@@ -164,7 +167,10 @@ func (s *Store) UpdateSegment(ctx context.Context, proj, env, key string, fn fun
 		}
 		return s.recordSegment(w, proj, env, "updated", &before, &after, changedActions(segmentFieldActions, &before, &after)...)
 	})
-	return out, err
+	if err != nil {
+		return Segment{}, err // a refused call shows nothing
+	}
+	return out, nil
 }
 
 // normaliseSegment gives rules and clauses IDs and fills empty lists.
@@ -258,6 +264,11 @@ func (s *Store) DeleteSegment(ctx context.Context, proj, env, key string) error 
 	return s.update(ctx, func(w *wtx) error {
 		var seg Segment
 		if _, err := getSegment(&w.rtx, proj, env, key, &seg); err != nil {
+			return err
+		}
+		// Permission first: a caller that may not delete the segment gets
+		// a 403, not the in-use 409 that would describe its users.
+		if err := s.authorize(w.ctx, &w.rtx, accessesOf(segmentRes(proj, env, key), "deleteSegment"), nil); err != nil {
 			return err
 		}
 		users, err := w.keysUnder(segUsePrefix(proj, env, key))

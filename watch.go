@@ -20,8 +20,12 @@ type Change struct {
 // and in commit order, from a goroutine of the store's, until ctx is done or
 // the store closes. The changes are those the audit log records; dry runs
 // and failed writes deliver nothing. A slow fn never delays writers: its
-// changes wait in a queue of its own. fn must not write to the store.
+// changes wait in a queue of its own. fn must not write to the store. A
+// principal in ctx must be an admin: the feed shows every project.
 func (s *Store) Watch(ctx context.Context, fn func(Change)) error {
+	if err := authorizeWholeStore(ctx, "watch"); err != nil {
+		return err
+	}
 	_, err := s.db.Subscribe(ctx, func(c store.Commit) {
 		snaps := map[string][]byte{}
 		for _, op := range c.Ops {

@@ -70,7 +70,7 @@ func expectLD404(t *testing.T, addr string) {
 	t.Helper()
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
-	resp, err := client.Get("http://" + addr + "/api/v2/projects/shop")
+	resp, err := client.Get("http://" + addr + "/api/v2/no-such-route/shop")
 	if err != nil {
 		t.Fatal(err)
 	}
