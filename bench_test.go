@@ -75,6 +75,18 @@ func rawBuntdb(b *testing.B) *buntdb.DB {
 // a raw buntdb Set of a value of the same size, both fsynced. Target: ratio
 // within 1.25.
 func BenchmarkFlagWrite(b *testing.B) {
+	benchWrite(b, func(ctx context.Context, st *Store, key string, i int) error {
+		_, err := st.UpdateFlag(ctx, "shop", key, func(f *Flag) error {
+			f.Environments["production"].On = i%2 == 0
+			return nil
+		})
+		return err
+	})
+}
+
+// benchWrite measures one durable write of the benchmark flag (op, for
+// iteration i) against a raw buntdb Set of the flag document, both fsynced.
+func benchWrite(b *testing.B, op func(ctx context.Context, st *Store, key string, i int) error) {
 	st, f := benchStore(b)
 	db := rawBuntdb(b)
 	doc, _ := json.Marshal(stripNames(&f))
@@ -84,18 +96,10 @@ func BenchmarkFlagWrite(b *testing.B) {
 	var p pairTimer
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		on := i%2 == 0
-		err := timeIt(&p.ours, func() error {
-			_, err := st.UpdateFlag(ctx, "shop", f.Key, func(f *Flag) error {
-				f.Environments["production"].On = on
-				return nil
-			})
-			return err
-		})
-		if err != nil {
+		if err := timeIt(&p.ours, func() error { return op(ctx, st, f.Key, i) }); err != nil {
 			b.Fatal(err)
 		}
-		err = timeIt(&p.base, func() error {
+		err := timeIt(&p.base, func() error {
 			return db.Update(func(tx *buntdb.Tx) error {
 				_, _, err := tx.Set(key, value, nil)
 				return err
@@ -110,38 +114,12 @@ func BenchmarkFlagWrite(b *testing.B) {
 	b.ReportMetric(float64(len(doc)), "bytes/doc")
 }
 
-// benchPatch measures one kind of PATCH (built for iteration i) against a
-// raw buntdb Set of the flag document, both fsynced.
+// benchPatch measures one kind of PATCH (built for iteration i) the same way.
 func benchPatch(b *testing.B, patch func(i int) Patch) {
-	st, f := benchStore(b)
-	db := rawBuntdb(b)
-	doc, _ := json.Marshal(stripNames(&f))
-	value := string(doc)
-	key := flagKey("shop", f.Key)
-	ctx := context.Background()
-	var p pairTimer
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		pt := patch(i)
-		err := timeIt(&p.ours, func() error {
-			_, err := st.PatchFlag(ctx, "shop", f.Key, pt)
-			return err
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		err = timeIt(&p.base, func() error {
-			return db.Update(func(tx *buntdb.Tx) error {
-				_, _, err := tx.Set(key, value, nil)
-				return err
-			})
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	p.report(b)
+	benchWrite(b, func(ctx context.Context, st *Store, key string, i int) error {
+		_, err := st.PatchFlag(ctx, "shop", key, patch(i))
+		return err
+	})
 }
 
 // BenchmarkPatchSemanticToggle: a semantic turnFlagOn (alternating with
