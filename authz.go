@@ -302,18 +302,27 @@ func (p Principal) isAdmin() bool {
 }
 
 // checkTokenGrant keeps a principal from minting a token more powerful than
-// the member it belongs to, as LaunchDarkly does ("a member with only reader
-// permissions can only create reader tokens"): unless the principal is an
-// admin, a personal token is its own member's, its base role ranks no
-// higher than the member's, and its custom roles are among the member's.
-// Whether the principal may manage tokens at all is the policy's part.
-func checkTokenGrant(ctx context.Context, m *Member, t *Token) error {
+// itself, as LaunchDarkly does ("a member with only reader permissions can
+// only create reader tokens"): unless the principal is an admin, a personal
+// token is its own member's, and any token's base role ranks no higher than
+// the principal's member's and its custom roles are among that member's. A
+// service token, which no member bounds when used, gets no inline role from
+// a non-admin. Whether the principal may manage tokens at all is the
+// policy's part.
+func checkTokenGrant(ctx context.Context, r *rtx, t *Token) error {
 	p, ok := PrincipalFrom(ctx)
-	if !ok || p.isAdmin() || t.ServiceToken {
+	if !ok || p.isAdmin() {
 		return nil
 	}
-	if m.ID != p.MemberID {
+	if !t.ServiceToken && t.MemberID != p.MemberID {
 		return newError(ErrForbidden, "Forbidden. Access to the requested resource was denied: only an admin manages another member's tokens")
+	}
+	var m Member
+	if _, err := getMember(r, p.MemberID, &m); err != nil {
+		return newError(ErrForbidden, "Forbidden. Access to the requested resource was denied: the acting member is gone")
+	}
+	if t.ServiceToken && len(t.InlineRole) > 0 {
+		return newError(ErrForbidden, "Forbidden. Access to the requested resource was denied: only an admin gives a service token an inline role")
 	}
 	if t.Role != "" && baseRoleRank(t.Role) > baseRoleRank(m.Role) {
 		return newError(ErrForbidden, "Forbidden. Access to the requested resource was denied: a %s member cannot create a %s token", m.Role, t.Role)

@@ -220,7 +220,7 @@ func (s *Store) createToken(ctx context.Context, memberID string, p TokenPost, s
 		if _, err := getMember(&w.rtx, memberID, &m); err != nil {
 			return err
 		}
-		if err := checkTokenGrant(w.ctx, &m, &tok); err != nil {
+		if err := checkTokenGrant(w.ctx, &w.rtx, &tok); err != nil {
 			return err
 		}
 		var err error
@@ -423,13 +423,8 @@ func (s *Store) UpdateToken(ctx context.Context, id string, fn func(*Token) erro
 		if err := checkToken(&after); err != nil {
 			return err
 		}
-		if !after.ServiceToken {
-			var m Member
-			if _, err := getMember(&w.rtx, after.MemberID, &m); err == nil {
-				if err := checkTokenGrant(w.ctx, &m, &after); err != nil {
-					return err
-				}
-			}
+		if err := checkTokenGrant(w.ctx, &w.rtx, &after); err != nil {
+			return err
 		}
 		if err := setTokenRoles(w, &after, before.CustomRoleIDs); err != nil {
 			return err
