@@ -16,7 +16,7 @@ import (
 )
 
 // LaunchDarkly's published OpenAPI document, cut to the core families by
-// testdata/ldspec/subset.py, is the yardstick of every response: the
+// ldspec/subset.py, is the yardstick of every response: the
 // conformance client validates each response it receives against the
 // schema LaunchDarkly declares for that operation and status.
 
@@ -30,7 +30,7 @@ var (
 func ldRouter(t testing.TB) routers.Router {
 	t.Helper()
 	ldSpecOnce.Do(func() {
-		b, err := os.ReadFile("testdata/ldspec/ld-openapi-subset.json")
+		b, err := os.ReadFile("ldspec/ld-openapi-subset.json")
 		if err != nil {
 			ldSpecErr = err
 			return

@@ -133,6 +133,7 @@ func (a *api) allRoutes() []*route {
 	var out []*route
 	for _, family := range [][]*route{
 		a.rootRoutes(),
+		a.openAPIRoutes(),
 		a.projectRoutes(),
 		a.environmentRoutes(),
 		a.segmentRoutes(),

@@ -164,6 +164,7 @@ var mxFlagDefaults = map[string]any{
 
 // mxBuilders holds one request builder per served operationId.
 var mxBuilders = map[string]mxBuilder{
+	"getOpenapiSpec": mxGet("/api/v2/openapi.json"),
 	// Root.
 	"getRoot":     mxGet("/api/v2"),
 	"getVersions": mxGet("/api/v2/versions"),
@@ -331,7 +332,7 @@ func mxListHas(body []byte, field, value string) bool {
 // mxPublicOps are the operations that need no credentials: LaunchDarkly's
 // spec declares no 401 for them. A route made public by mistake fails the
 // matrix here rather than passing as "public routes answer anyone".
-var mxPublicOps = map[string]bool{"getRoot": true}
+var mxPublicOps = map[string]bool{"getRoot": true, "getOpenapiSpec": true}
 
 // mxServedRoutes are the handler's routes, each checked to have a builder
 // and to be public exactly when mxPublicOps says; builders for operations
