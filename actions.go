@@ -88,6 +88,23 @@ var environmentFieldActions = []fieldAction[Environment]{
 	{"mobileKey", func(e *Environment) any { return e.MobileKey }, "updateMobileKey"},
 }
 
+// metricFieldActions covers a metric. Key and kind are read-only.
+var metricFieldActions = []fieldAction[Metric]{
+	{"name", func(m *Metric) any { return m.Name }, "updateName"},
+	{"description", func(m *Metric) any { return m.Description }, "updateDescription"},
+	{"tags", func(m *Metric) any { return m.Tags }, "updateTags"},
+	{"maintainerId", func(m *Metric) any { return m.MaintainerID }, "updateMaintainer"},
+	{"isNumeric", func(m *Metric) any { return m.IsNumeric }, "updateNumeric"},
+	{"successCriteria", func(m *Metric) any { return m.SuccessCriteria }, "updateNumericSuccess"},
+	{"unit", func(m *Metric) any { return m.Unit }, "updateNumericUnit"},
+	{"eventKey", func(m *Metric) any { return m.EventKey }, "updateEventKey"},
+	{"randomizationUnits", func(m *Metric) any { return m.RandomizationUnits }, "updateRandomizationUnits"},
+	{"unitAggregationType", func(m *Metric) any { return m.UnitAggregationType }, "updateUnitAggregationType"},
+	{"selector", func(m *Metric) any { return m.Selector }, "updateSelector"},
+	{"urls", func(m *Metric) any { return m.URLs }, "updateUrls"},
+	{"eventDefault", func(m *Metric) any { return m.EventDefault }, "updateEventDefault"},
+}
+
 // roleFieldActions covers a custom role. resourceCategory has no action in
 // LaunchDarkly's list and is read-only after creation.
 var roleFieldActions = []fieldAction[CustomRole]{

@@ -49,6 +49,8 @@ func TestActions_TablesCoverEveryWritableField(t *testing.T) {
 			[]string{"key", "creationDate", "environments"}},
 		{"environment", reflect.TypeFor[Environment](), tableFields(environmentFieldActions),
 			[]string{"key", "creationDate", "version"}},
+		{"metric", reflect.TypeFor[Metric](), tableFields(metricFieldActions),
+			[]string{"key", "kind", "lastModified"}},
 		{"custom role", reflect.TypeFor[CustomRole](), tableFields(roleFieldActions),
 			[]string{"key", "resourceCategory", "assignedTo"}},
 		{"member", reflect.TypeFor[Member](), tableFields(memberFieldActions),

@@ -140,6 +140,14 @@ func (a *api) allRoutes() []*route {
 		a.flagRoutes(),
 		a.flagStatusRoutes(),
 		a.expiringTargetRoutes(),
+		a.auditLogRoutes(),
+		a.identityRoutes(),
+		a.tagRoutes(),
+		a.metricRoutes(),
+		a.tokenRoutes(),
+		a.roleRoutes(),
+		a.memberRoutes(),
+		a.teamRoutes(),
 	} {
 		out = append(out, family...)
 	}

@@ -402,6 +402,16 @@ func mxFixed(get func(f *mxFixture) string) func(*testing.T, *mxFixture, mxCase)
 // mxAllowAll lets a custom role do everything in every project.
 var mxAllowAll = Statement{Effect: "allow", Actions: []string{"*"}, Resources: slices.Clone(projectFamily)}
 
+// mxWriterDenied lists the operations the writer base role may not call
+// (members, teams, roles: only admins manage them); add to it from an
+// init function of the family's test file.
+var mxWriterDenied = map[string]bool{}
+
+// mxReadPosts lists the POST operations that only read (a search, a count):
+// the reader base role may call them; add to it from an init function of
+// the family's test file.
+var mxReadPosts = map[string]bool{}
+
 // mxCreds are the credentials every route is called with. The denied ones
 // (one per grant the route needs) are added per route.
 func mxCreds(grants []mxGrant) []mxCred {
@@ -412,12 +422,17 @@ func mxCreds(grants []mxGrant) []mxCred {
 		{name: "mobile key", secret: mxFixed(func(f *mxFixture) string { return f.mobileKey }), want: mxAlways("401")},
 		{name: "client-side ID", secret: mxFixed(func(f *mxFixture) string { return f.clientID }), want: mxAlways("401")},
 		{name: "reader token", secret: mxFixed(func(f *mxFixture) string { return f.reader }), want: func(rt *route, _ mxCase) string {
-			if rt.method == http.MethodGet {
+			if rt.method == http.MethodGet || mxReadPosts[rt.operationID] {
 				return "2xx"
 			}
 			return "403"
 		}},
-		{name: "writer token", secret: mxFixed(func(f *mxFixture) string { return f.writer }), want: mxAlways("2xx")},
+		{name: "writer token", secret: mxFixed(func(f *mxFixture) string { return f.writer }), want: func(rt *route, _ mxCase) string {
+			if mxWriterDenied[rt.operationID] {
+				return "403"
+			}
+			return "2xx"
+		}},
 		{name: "custom role allowing", secret: func(t *testing.T, f *mxFixture, c mxCase) string {
 			var policy []Statement
 			for _, g := range c.grants {
@@ -823,9 +838,13 @@ func mxCount(c *conformance) int {
 }
 
 // mxConflict builds a request that answers 409, for the operations where
-// one is cheap to provoke.
+// one is cheap to provoke; a family's test file can add its own to
+// mxConflicts from an init function.
 func mxConflict(t *testing.T, f *mxFixture, op string) (htReq, bool) {
 	t.Helper()
+	if build := mxConflicts[op]; build != nil {
+		return build(t, f), true
+	}
 	st := f.e.st
 	switch op {
 	case "postProject":
@@ -884,3 +903,7 @@ func mxConflict(t *testing.T, f *mxFixture, op string) (htReq, bool) {
 	}
 	return htReq{}, false
 }
+
+// mxConflicts are builders of 409 requests for operations that mxConflict's
+// switch does not know; add to it from an init function.
+var mxConflicts = map[string]func(t *testing.T, f *mxFixture) htReq{}

@@ -221,6 +221,7 @@ func (s *Store) DeleteProject(ctx context.Context, key string) error {
 			"x/f/" + key + sep, "x/e/" + key + sep, "x/s/" + key + sep,
 			"n/f/" + key + sep, "n/e/" + key + sep, "n/s/" + key + sep,
 			"r/f/" + key + sep, "r/s/" + key + sep,
+			metricPrefix(key), "x/mt/" + key + sep, "n/mt/" + key + sep,
 		} {
 			if err := w.delUnder(prefix); err != nil {
 				return err
