@@ -348,7 +348,13 @@ func (s *Store) AddMemberToTeams(ctx context.Context, id string, teamKeys []stri
 			return err
 		}
 		if len(added) == 0 {
-			return nil
+			// Nothing to add, but a caller who may not change these teams'
+			// members learns no more than a refusal would tell.
+			var accesses []Access
+			for _, k := range teamKeys {
+				accesses = append(accesses, accessesOf(teamSpec(k), "updateTeamMembers")...)
+			}
+			return s.authorize(w.ctx, &w.rtx, accesses, nil)
 		}
 		e, err := memberEntry(&w.rtx, &m)
 		if err != nil {
