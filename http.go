@@ -103,7 +103,10 @@ type route struct {
 	beta bool
 	// public routes need no authentication.
 	public bool
-	handle func(w http.ResponseWriter, r *http.Request) error
+	// multipart routes take a multipart/form-data body instead of JSON
+	// (see multipartBody).
+	multipart bool
+	handle    func(w http.ResponseWriter, r *http.Request) error
 }
 
 // pattern is the route's http.ServeMux pattern.
@@ -118,7 +121,11 @@ func (a *api) register(rt *route) {
 			writeError(w, err)
 		}
 	})
-	h = jsonBody(a.cfg.maxBody, h)
+	if rt.multipart {
+		h = multipartBody(a.cfg.maxBody, h)
+	} else {
+		h = jsonBody(a.cfg.maxBody, h)
+	}
 	h = a.limiter.middleware(rt, h)
 	h = betaGate(rt, h)
 	h = apiVersion(h)
@@ -148,6 +155,7 @@ func (a *api) allRoutes() []*route {
 		a.roleRoutes(),
 		a.memberRoutes(),
 		a.teamRoutes(),
+		a.memberBulkRoutes(),
 	} {
 		out = append(out, family...)
 	}

@@ -7,8 +7,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// memberRoutes are the account members family. The bulk PATCH /members
-// (patchMembers) is not served.
+// memberRoutes are the account members family; the bulk PATCH /members
+// (patchMembers) is in http_members_bulk.go.
 func (a *api) memberRoutes() []*route {
 	const one = "/members/{id}"
 	return []*route{

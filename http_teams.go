@@ -6,8 +6,8 @@ import (
 	"slices"
 )
 
-// teamRoutes are the teams family. The CSV import (postTeamMembers) and
-// the beta bulk PATCH /teams (patchTeams) are not served.
+// teamRoutes are the teams family; the CSV import (postTeamMembers) and
+// the beta bulk PATCH /teams (patchTeams) are in http_members_bulk.go.
 func (a *api) teamRoutes() []*route {
 	const one = "/teams/{teamKey}"
 	return []*route{
