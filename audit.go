@@ -328,40 +328,52 @@ func (s *Store) ListAuditLog(ctx context.Context, o AuditListOptions) ([]AuditEn
 		return nil, err
 	}
 	query := strings.ToLower(o.Query)
-	before := ""
-	if o.Before > 0 {
-		before = fmt.Sprintf("%s%016x/", auditPrefix, uint64(o.Before))
+	out := []AuditEntry{}
+	err = s.scanAudit(ctx, o.Before, o.After, func(e *AuditEntry) bool {
+		if query != "" && !strings.Contains(strings.ToLower(e.Title+"\n"+e.Comment+"\n"+e.Target.Name), query) {
+			return true
+		}
+		if !match(e.Accesses) {
+			return true
+		}
+		e.Delta, e.Merge, e.PreviousVersion, e.CurrentVersion = nil, nil, nil, nil
+		out = append(out, *e)
+		return len(out) < limit
+	})
+	return out, err
+}
+
+// scanAudit visits, newest first, the entries dated strictly between after
+// and before (0: unbounded) that the context's principal may view, with
+// their titles filled, until fn returns false.
+func (s *Store) scanAudit(ctx context.Context, before, after int64, fn func(*AuditEntry) bool) error {
+	from := ""
+	if before > 0 {
+		from = fmt.Sprintf("%s%016x/", auditPrefix, uint64(before))
 	}
 	seen := map[string]bool{}
-	out := []AuditEntry{}
-	err = s.view(ctx, func(r *rtx) error {
+	return s.view(ctx, func(r *rtx) error {
 		var ferr error
-		err := r.tx.ScanReverse(auditPrefix, before, func(it store.Item) bool {
+		err := r.tx.ScanReverse(auditPrefix, from, func(it store.Item) bool {
 			var e AuditEntry
 			if err := json.Unmarshal(it.Value, &e); err != nil {
 				ferr = newError(ErrInternal, "corrupt audit entry %s", it.Key)
 				return false
 			}
-			e.fillTitles()
-			if o.After > 0 && e.Date <= o.After {
+			if after > 0 && e.Date <= after {
 				return false
 			}
-			if query != "" && !strings.Contains(strings.ToLower(e.Title+"\n"+e.Comment+"\n"+e.Target.Name), query) {
+			e.fillTitles()
+			if !s.mayViewEntry(ctx, r, &e, seen) {
 				return true
 			}
-			if !match(e.Accesses) || !s.mayViewEntry(ctx, r, &e, seen) {
-				return true
-			}
-			e.Delta, e.Merge, e.PreviousVersion, e.CurrentVersion = nil, nil, nil, nil
-			out = append(out, e)
-			return len(out) < limit
+			return fn(&e)
 		})
 		if ferr != nil {
 			return ferr
 		}
 		return err
 	})
-	return out, err
 }
 
 // GetAuditEntry returns one audit entry in its detailed form.

@@ -2,12 +2,9 @@ package flagstore
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/flagstore/flagstore/internal/resource"
-	"github.com/flagstore/flagstore/store"
 )
 
 // SearchAuditLog lists audit entries newest first, in the summary form, as
@@ -100,39 +97,6 @@ func (s *Store) CountAuditLog(ctx context.Context, statements []Statement, after
 		return true
 	})
 	return out, err
-}
-
-// scanAudit visits, newest first, the entries dated strictly between after
-// and before (0: unbounded) that the context's principal may view, with
-// their titles filled, until fn returns false.
-func (s *Store) scanAudit(ctx context.Context, before, after int64, fn func(*AuditEntry) bool) error {
-	from := ""
-	if before > 0 {
-		from = fmt.Sprintf("%s%016x/", auditPrefix, uint64(before))
-	}
-	seen := map[string]bool{}
-	return s.view(ctx, func(r *rtx) error {
-		var ferr error
-		err := r.tx.ScanReverse(auditPrefix, from, func(it store.Item) bool {
-			var e AuditEntry
-			if err := json.Unmarshal(it.Value, &e); err != nil {
-				ferr = newError(ErrInternal, "corrupt audit entry %s", it.Key)
-				return false
-			}
-			if after > 0 && e.Date <= after {
-				return false
-			}
-			e.fillTitles()
-			if !s.mayViewEntry(ctx, r, &e, seen) {
-				return true
-			}
-			return fn(&e)
-		})
-		if ferr != nil {
-			return ferr
-		}
-		return err
-	})
 }
 
 // statementMatcher returns a filter over an entry's accesses: true when the
