@@ -23,28 +23,39 @@ func jsonBody(max int64, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if r.ContentLength > max {
-			writeError(w, newError(ErrTooLarge, "the request body exceeds %d bytes", max))
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				writeError(w, newError(ErrTooLarge, "the request body exceeds %d bytes", max))
-				return
-			}
-			writeError(w, invalidf("", "cannot read the request body: %v", err))
+		body, ok := bufferBody(w, r, max)
+		if !ok {
 			return
 		}
 		if len(bytes.TrimSpace(body)) > 0 && !isJSONMediaType(r.Header.Get("Content-Type")) {
 			writeError(w, newError(ErrUnsupportedMediaType, "request bodies must be application/json"))
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bufferBody reads a request body of at most max bytes into memory and puts
+// it back as the request's body, so handlers can read it again. A larger
+// body is answered with 413, an unreadable one with 400, and ok is false.
+func bufferBody(w http.ResponseWriter, r *http.Request, max int64) (body []byte, ok bool) {
+	if r.ContentLength > max {
+		writeError(w, newError(ErrTooLarge, "the request body exceeds %d bytes", max))
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, newError(ErrTooLarge, "the request body exceeds %d bytes", max))
+		} else {
+			writeError(w, invalidf("", "cannot read the request body: %v", err))
+		}
+		return nil, false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return body, true
 }
 
 // isJSONMediaType accepts application/json and the +json types

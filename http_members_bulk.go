@@ -3,7 +3,6 @@ package flagstore
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -57,26 +56,14 @@ func (a *api) patchTeams(w http.ResponseWriter, r *http.Request) error {
 // body larger than max is 413, a body of any other media type is 415.
 func multipartBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > max {
-			writeError(w, newError(ErrTooLarge, "the request body exceeds %d bytes", max))
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				writeError(w, newError(ErrTooLarge, "the request body exceeds %d bytes", max))
-				return
-			}
-			writeError(w, invalidf("", "cannot read the request body: %v", err))
+		body, ok := bufferBody(w, r, max)
+		if !ok {
 			return
 		}
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); len(bytes.TrimSpace(body)) > 0 && (err != nil || mt != "multipart/form-data") {
 			writeError(w, newError(ErrUnsupportedMediaType, "the request body must be multipart/form-data"))
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
 }
