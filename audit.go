@@ -313,6 +313,12 @@ type AuditListOptions struct {
 
 // ListAuditLog lists audit entries newest first, in the summary form.
 func (s *Store) ListAuditLog(ctx context.Context, o AuditListOptions) ([]AuditEntry, error) {
+	return s.listAudit(ctx, o, func() (func([]Access) bool, error) { return func([]Access) bool { return true }, nil })
+}
+
+// listAudit checks o, then builds the filter keep, and lists, newest first
+// in the summary form, the entries that o and the filter select.
+func (s *Store) listAudit(ctx context.Context, o AuditListOptions, filter func() (func([]Access) bool, error)) ([]AuditEntry, error) {
 	limit := o.Limit
 	switch {
 	case limit == 0:
@@ -327,13 +333,17 @@ func (s *Store) ListAuditLog(ctx context.Context, o AuditListOptions) ([]AuditEn
 	if err != nil {
 		return nil, err
 	}
+	keep, err := filter()
+	if err != nil {
+		return nil, err
+	}
 	query := strings.ToLower(o.Query)
 	out := []AuditEntry{}
 	err = s.scanAudit(ctx, o.Before, o.After, func(e *AuditEntry) bool {
 		if query != "" && !strings.Contains(strings.ToLower(e.Title+"\n"+e.Comment+"\n"+e.Target.Name), query) {
 			return true
 		}
-		if !match(e.Accesses) {
+		if !match(e.Accesses) || !keep(e.Accesses) {
 			return true
 		}
 		e.Delta, e.Merge, e.PreviousVersion, e.CurrentVersion = nil, nil, nil, nil

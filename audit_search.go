@@ -13,38 +13,7 @@ import (
 // evaluated as a policy, so a matching deny wins over an allow. No
 // statements keep every entry. o.Spec, when set, narrows further.
 func (s *Store) SearchAuditLog(ctx context.Context, statements []Statement, o AuditListOptions) ([]AuditEntry, error) {
-	limit := o.Limit
-	switch {
-	case limit == 0:
-		limit = 10
-	case limit < 1 || limit > 20:
-		return nil, invalidf("limit", "limit must be between 1 and 20")
-	}
-	if o.Before < 0 || o.After < 0 {
-		return nil, invalidf("before", "before and after must not be negative")
-	}
-	spec, err := specMatcher(o.Spec)
-	if err != nil {
-		return nil, err
-	}
-	allowed, err := statementMatcher(statements)
-	if err != nil {
-		return nil, err
-	}
-	query := strings.ToLower(o.Query)
-	out := []AuditEntry{}
-	err = s.scanAudit(ctx, o.Before, o.After, func(e *AuditEntry) bool {
-		if query != "" && !strings.Contains(strings.ToLower(e.Title+"\n"+e.Comment+"\n"+e.Target.Name), query) {
-			return true
-		}
-		if !spec(e.Accesses) || !allowed(e.Accesses) {
-			return true
-		}
-		e.Delta, e.Merge, e.PreviousVersion, e.CurrentVersion = nil, nil, nil, nil
-		out = append(out, *e)
-		return len(out) < limit
-	})
-	return out, err
+	return s.listAudit(ctx, o, func() (func([]Access) bool, error) { return statementMatcher(statements) })
 }
 
 // AuditCounts is how many audit entries fall in each of a run of equal time
