@@ -354,13 +354,7 @@ func scanFlags(r *rtx, proj string, o ListOptions, f *FlagFilter, tags []string,
 		}
 		return true
 	}
-	var err error
-	if desc {
-		err = r.tx.ScanReverse(prefix, "", visit)
-	} else {
-		err = r.tx.Scan(prefix, "", visit)
-	}
-	if err != nil {
+	if err := scanOrdered(r, prefix, desc, visit); err != nil {
 		return nil, 0, err
 	}
 	var keys []string

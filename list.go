@@ -246,13 +246,7 @@ func (ix index) page(r *rtx, o ListOptions, defSort string) ([]string, int, erro
 		// Without a query the counter gives the total, so stop at the page.
 		return query != "" || len(keys) < limit
 	}
-	var err error
-	if desc {
-		err = r.tx.ScanReverse(prefix, "", visit)
-	} else {
-		err = r.tx.Scan(prefix, "", visit)
-	}
-	if err != nil {
+	if err := scanOrdered(r, prefix, desc, visit); err != nil {
 		return nil, 0, err
 	}
 	if query != "" {
@@ -260,4 +254,13 @@ func (ix index) page(r *rtx, o ListOptions, defSort string) ([]string, int, erro
 	}
 	total, err := r.count("n/" + ix.coll + sep + ix.scope + sep + view + sep + filter)
 	return keys, total, err
+}
+
+// scanOrdered visits the keys under prefix in ascending order, or
+// descending when desc is set.
+func scanOrdered(r *rtx, prefix string, desc bool, visit func(store.Item) bool) error {
+	if desc {
+		return r.tx.ScanReverse(prefix, "", visit)
+	}
+	return r.tx.Scan(prefix, "", visit)
 }
