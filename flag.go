@@ -503,12 +503,17 @@ func stripNames(f *Flag) *Flag {
 // recordFlag writes the audit entry of a flag change; before and after are
 // the stored documents (nil for a create or a delete).
 func (s *Store) recordFlag(w *wtx, proj, verb string, target *Flag, before, after []byte, accesses []Access) error {
+	return s.recordFlagTitled(w, proj, verb, "", target, before, after, accesses)
+}
+
+// recordFlagTitled is recordFlag with words added to the entry's title.
+func (s *Store) recordFlagTitled(w *wtx, proj, verb, titleExtra string, target *Flag, before, after []byte, accesses []Access) error {
 	var pr Project
 	if _, err := getProject(&w.rtx, proj, &pr); err != nil {
 		return err
 	}
 	c := change{kind: "flag", verb: verb, name: target.Name, resource: flagRes(proj, "*", target.Key),
-		parent: &AuditParent{Name: pr.Name, Resource: projRes(proj)}, accesses: accesses,
+		parent: &AuditParent{Name: pr.Name, Resource: projRes(proj)}, accesses: accesses, titleExtra: titleExtra,
 		self: &resource.Part{Type: resource.TypeFlag, Name: target.Key, Tags: target.Tags}}
 	if before != nil {
 		c.before = json.RawMessage(before)

@@ -2,10 +2,7 @@ package flagstore
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
-
-	"github.com/flagstore/flagstore/internal/resource"
 )
 
 // Copying targeting: CloneFlag makes a new flag with an existing one's
@@ -186,16 +183,8 @@ func (s *Store) CopyFlagConfig(ctx context.Context, proj, key string, c FlagCopy
 		if out.Version == before.Version {
 			return nil // nothing changed, nothing to record
 		}
-		var pr Project
-		if _, err := getProject(&w.rtx, proj, &pr); err != nil {
-			return err
-		}
-		return s.record(w, change{kind: "flag", verb: "copied", name: out.Name,
-			resource: flagRes(proj, "*", key), accesses: accesses,
-			parent:     &AuditParent{Name: pr.Name, Resource: projRes(proj)},
-			titleExtra: "configuration from " + names[c.Source.Key] + " to " + names[c.Target.Key],
-			self:       &resource.Part{Type: resource.TypeFlag, Name: key, Tags: out.Tags},
-			before:     json.RawMessage(bit.Value), after: json.RawMessage(ait.Value)})
+		return s.recordFlagTitled(w, proj, "copied", "configuration from "+names[c.Source.Key]+" to "+names[c.Target.Key],
+			&out, bit.Value, ait.Value, accesses)
 	})
 	if err != nil {
 		return Flag{}, err // a refused call shows nothing
