@@ -283,7 +283,7 @@ func (s *Store) DeleteEnvironment(ctx context.Context, proj, key string) error {
 		if err := deleteCredentials(w, proj, &d); err != nil {
 			return err
 		}
-		for _, prefix := range []string{segPrefix(proj, key), "x/s/" + proj + sep + key + sep, "n/s/" + proj + sep + key + sep, "r/s/" + proj + sep + key + sep} {
+		for _, prefix := range []string{segPrefix(proj, key), segTombPrefix(proj, key), "x/s/" + proj + sep + key + sep, "n/s/" + proj + sep + key + sep, "r/s/" + proj + sep + key + sep} {
 			if err := w.delUnder(prefix); err != nil {
 				return err
 			}

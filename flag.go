@@ -123,6 +123,9 @@ func (s *Store) createFlag(ctx context.Context, proj string, p FlagPost, clone s
 		if err != nil {
 			return err
 		}
+		if err := raiseFromFlagTomb(w, proj, &f); err != nil {
+			return err
+		}
 		if err := s.writeFlag(w, proj, nil, &f, 0); err != nil {
 			return err
 		}
@@ -378,6 +381,9 @@ func (s *Store) deleteFlagIn(w *wtx, proj, key string) error {
 		return err
 	}
 	if err := w.del(flagKey(proj, key)); err != nil {
+		return err
+	}
+	if err := buryFlag(w, proj, &f); err != nil {
 		return err
 	}
 	if err := flagIndex(proj).reindex(w, flagEntry(&f), nil); err != nil {

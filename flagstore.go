@@ -41,6 +41,8 @@ type Store struct {
 	tokens tokenRuntime
 	// jobs is the background job: expiring targets, flag requests.
 	jobs storeJobs
+	// sdk serves environments to SDKs (sdk_hub.go).
+	sdk *sdkHub
 
 	closeOnce sync.Once
 	closeErr  error
@@ -111,8 +113,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 		db = b
 	}
-	return startJobs(withOwner(&Store{db: db, now: c.now, newID: c.newID, newUUID: c.newUUID, log: c.log,
-		flags: newDocCache[Flag](flagCacheSize)})) // a new store starts with its owner member (member.go)
+	st := &Store{db: db, now: c.now, newID: c.newID, newUUID: c.newUUID, log: c.log,
+		flags: newDocCache[Flag](flagCacheSize)}
+	st.sdk = newSDKHub(st)
+	return startJobs(withOwner(st)) // a new store starts with its owner member (member.go)
 }
 
 // Close closes the store and its backend. Calls after Close fail with
@@ -120,6 +124,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.stopJobs()
+		s.sdk.close()
 		s.closeTokens()
 		s.closeErr = s.db.Close()
 	})

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -20,6 +21,7 @@ type handlerConfig struct {
 	sessions  *SessionAuth
 	maxBody   int64
 	rateLimit RateLimitOptions
+	heartbeat time.Duration
 }
 
 // WithHandlerLogger makes the handler log one line per request (method, path,
@@ -63,7 +65,7 @@ const apiPrefix = "/api/v2"
 // API versions and beta routes, and LaunchDarkly's error body
 // {"code","message","id"} for every failure, unknown routes included.
 func (s *Store) Handler(opts ...HandlerOption) http.Handler {
-	c := handlerConfig{maxBody: DefaultMaxBodyBytes}
+	c := handlerConfig{maxBody: DefaultMaxBodyBytes, heartbeat: DefaultSDKHeartbeat}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -72,6 +74,7 @@ func (s *Store) Handler(opts ...HandlerOption) http.Handler {
 	for _, rt := range a.allRoutes() {
 		a.register(rt)
 	}
+	a.registerSDK(a.serverSDKRoutes())
 	// Outermost first: every response gets a request id and CORS headers,
 	// panics become 500s, and a tunnelled verb is in place before routing.
 	var h http.Handler = a.router

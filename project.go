@@ -222,6 +222,7 @@ func (s *Store) DeleteProject(ctx context.Context, key string) error {
 			"n/f/" + key + sep, "n/e/" + key + sep, "n/s/" + key + sep,
 			"r/f/" + key + sep, "r/s/" + key + sep,
 			metricPrefix(key), "x/mt/" + key + sep, "n/mt/" + key + sep,
+			projectTombPrefixes(key)[0], projectTombPrefixes(key)[1],
 		} {
 			if err := w.delUnder(prefix); err != nil {
 				return err

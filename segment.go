@@ -45,6 +45,9 @@ func (s *Store) CreateSegment(ctx context.Context, proj, env string, p SegmentPo
 			}
 			return err
 		}
+		if err := raiseFromSegmentTomb(w, proj, env, &seg); err != nil {
+			return err
+		}
 		if err := w.put(segKey(proj, env, p.Key), &seg, 0); err != nil {
 			return err
 		}
@@ -279,6 +282,9 @@ func (s *Store) DeleteSegment(ctx context.Context, proj, env, key string) error 
 			return inUsef("Segment %q cannot be deleted: it is used by %s", key, describeUsers(users))
 		}
 		if err := w.del(segKey(proj, env, key)); err != nil {
+			return err
+		}
+		if err := burySegment(w, proj, env, &seg); err != nil {
 			return err
 		}
 		if err := segIndex(proj, env).reindex(w, segEntry(&seg), nil); err != nil {

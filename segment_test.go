@@ -773,9 +773,10 @@ func TestSegment_PerEnv(t *testing.T) {
 	if err != nil || l.TotalCount != 0 {
 		t.Errorf("production segments: %+v %v", l, err)
 	}
-	// Recreating it in production starts afresh.
+	// Recreating it in production starts afresh, at a version above its
+	// deletion (version 3 on the SDK side), so SDKs take it.
 	p = fxCreateSeg(t, st, "production", "beta", SegmentPost{})
-	if p.Version != 1 || len(p.Included) != 0 {
+	if p.Version != 4 || len(p.Included) != 0 {
 		t.Errorf("recreated segment = %+v", p)
 	}
 

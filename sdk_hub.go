@@ -1,0 +1,326 @@
+package flagstore
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"strings"
+	"sync"
+
+	"github.com/flagstore/flagstore/store"
+)
+
+// The SDK hub keeps, for each environment an SDK has asked for, its flags
+// and segments in the SDK's data model, follows the store's change feed to
+// keep them current, and fans each change out to the environment's open
+// streams. Environments load on first use from a snapshot paired with the
+// feed, so no change falls between the two.
+
+// sdkRef names an environment.
+type sdkRef struct{ proj, env string }
+
+type sdkHub struct {
+	s  *Store
+	mu sync.Mutex
+	// started is set once the hub follows the feed; applied is the last
+	// revision it has applied, and caught is closed whenever it moves.
+	started bool
+	cancel  context.CancelFunc
+	applied uint64
+	caught  chan struct{}
+	envs    map[sdkRef]*sdkEnv
+	closed  bool
+}
+
+// sdkEnv is one loaded environment. Its fields are guarded by the hub's
+// lock; data is immutable once published.
+type sdkEnv struct {
+	ref   sdkRef
+	id    string // the client-side ID
+	rev   uint64 // the snapshot's revision: later commits apply
+	flags map[string]*sdkItem
+	segs  map[string]*sdkItem
+	data  *sdkData
+	subs  map[*sdkSub]struct{}
+	gone  bool
+}
+
+func newSDKHub(s *Store) *sdkHub {
+	return &sdkHub{s: s, caught: make(chan struct{}), envs: map[sdkRef]*sdkEnv{}}
+}
+
+// start follows the feed; the caller holds h.mu.
+func (h *sdkHub) start() error {
+	if h.started {
+		return nil
+	}
+	if h.closed {
+		return newError(ErrUnavailable, "the store is closed")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rev, err := h.s.db.Subscribe(ctx, h.apply)
+	if err != nil {
+		cancel()
+		return storeErr(err)
+	}
+	h.started, h.cancel, h.applied = true, cancel, rev
+	return nil
+}
+
+// close ends every stream and stops following the feed.
+func (h *sdkHub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	if h.cancel != nil {
+		h.cancel()
+	}
+	for _, e := range h.envs {
+		e.end()
+	}
+	h.envs = map[sdkRef]*sdkEnv{}
+}
+
+// env returns the loaded environment, loading it from a snapshot on first
+// use. An unknown environment is ErrNotFound.
+func (h *sdkHub) env(ctx context.Context, ref sdkRef) (*sdkEnv, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e := h.envs[ref]; e != nil {
+		return e, nil
+	}
+	if err := h.start(); err != nil {
+		return nil, err
+	}
+	e := &sdkEnv{ref: ref, flags: map[string]*sdkItem{}, segs: map[string]*sdkItem{}, subs: map[*sdkSub]struct{}{}}
+	err := h.s.view(ctx, func(r *rtx) error {
+		e.rev = r.tx.Revision()
+		var d envDoc
+		if _, err := getEnv(r, ref.proj, ref.env, &d); err != nil {
+			return err
+		}
+		e.id = d.ID
+		err := each(r, flagPrefix(ref.proj), func(_ string, f *Flag) error {
+			if it := h.project(ref, f.Key, func() (*sdkItem, error) { return sdkFlag(f, ref.env) }); it != nil {
+				e.flags[f.Key] = it
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return each(r, segPrefix(ref.proj, ref.env), func(_ string, sg *Segment) error {
+			if it := h.project(ref, sg.Key, func() (*sdkItem, error) { return sdkSegment(sg) }); it != nil {
+				e.segs[sg.Key] = it
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.publish()
+	h.envs[ref] = e
+	return e, nil
+}
+
+// project runs a projection; an item the SDK would refuse is logged and
+// left out, so that one bad item cannot stop a whole environment.
+func (h *sdkHub) project(ref sdkRef, key string, fn func() (*sdkItem, error)) *sdkItem {
+	it, err := fn()
+	if err != nil {
+		h.s.log.Error("sdk: item left out of the SDK data", "project", ref.proj, "environment", ref.env, "key", key, "err", err)
+		return nil
+	}
+	return it
+}
+
+// data returns the environment's current SDK data, with every change
+// committed before the call applied.
+func (h *sdkHub) data(ctx context.Context, ref sdkRef) (*sdkData, error) {
+	if err := h.sync(ctx); err != nil {
+		return nil, err
+	}
+	e, err := h.env(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e.gone {
+		return nil, notFoundf("Unknown environment")
+	}
+	return e.data, nil
+}
+
+// sync waits until the hub has applied every commit made before the call,
+// so a reader sees its own writes.
+func (h *sdkHub) sync(ctx context.Context) error {
+	var rev uint64
+	if err := h.s.db.View(ctx, func(tx store.ReadTx) error { rev = tx.Revision(); return nil }); err != nil {
+		return storeErr(err)
+	}
+	for {
+		h.mu.Lock()
+		if err := h.start(); err != nil {
+			h.mu.Unlock()
+			return err
+		}
+		done, ch := h.applied >= rev, h.caught
+		h.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// apply takes one commit from the feed into every loaded environment it
+// touches and sends the resulting events to their streams.
+func (h *sdkHub) apply(c store.Commit) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	touched := map[*sdkEnv][]*sdkFrame{}
+	for _, op := range c.Ops {
+		kind, rest, _ := strings.Cut(op.Key, sep)
+		switch kind {
+		case "f":
+			proj, key, _ := strings.Cut(rest, sep)
+			h.applyFlag(c.Revision, proj, key, op, touched)
+		case "s":
+			parts := strings.SplitN(rest, sep, 3)
+			if len(parts) == 3 {
+				h.applySegment(c.Revision, sdkRef{parts[0], parts[1]}, parts[2], op, touched)
+			}
+		case "e":
+			proj, env, _ := strings.Cut(rest, sep)
+			if e := h.envs[sdkRef{proj, env}]; e != nil && op.After == nil && c.Revision > e.rev {
+				e.end()
+				delete(h.envs, e.ref)
+				delete(touched, e)
+			}
+		}
+	}
+	for e, frames := range touched {
+		e.publish()
+		e.send(frames)
+	}
+	h.applied = c.Revision
+	close(h.caught)
+	h.caught = make(chan struct{})
+}
+
+// applyFlag projects a changed flag onto each loaded environment of its
+// project.
+func (h *sdkHub) applyFlag(rev uint64, proj, key string, op store.Op, touched map[*sdkEnv][]*sdkFrame) {
+	var envs []*sdkEnv
+	for ref, e := range h.envs {
+		if ref.proj == proj && rev > e.rev {
+			envs = append(envs, e)
+		}
+	}
+	if len(envs) == 0 {
+		return
+	}
+	var after, before *Flag
+	if op.After != nil {
+		after = new(Flag)
+		if err := json.Unmarshal(op.After, after); err != nil {
+			h.s.log.Error("sdk: undecodable flag on the feed", "key", op.Key, "err", err)
+			return
+		}
+	} else if op.Before != nil {
+		before = new(Flag)
+		if err := json.Unmarshal(op.Before, before); err != nil {
+			h.s.log.Error("sdk: undecodable flag on the feed", "key", op.Key, "err", err)
+			return
+		}
+	}
+	for _, e := range envs {
+		var it *sdkItem
+		switch {
+		case after != nil:
+			if it = h.project(e.ref, key, func() (*sdkItem, error) { return sdkFlag(after, e.ref.env) }); it == nil {
+				continue
+			}
+		case before != nil && before.Environments[e.ref.env] != nil:
+			it = &sdkItem{version: before.Environments[e.ref.env].Version + 1, withheld: true}
+		default:
+			continue
+		}
+		if f := e.put(e.flags, "flags", key, it); f != nil {
+			touched[e] = append(touched[e], f)
+		}
+	}
+}
+
+// applySegment projects a changed segment onto its environment, if loaded.
+func (h *sdkHub) applySegment(rev uint64, ref sdkRef, key string, op store.Op, touched map[*sdkEnv][]*sdkFrame) {
+	e := h.envs[ref]
+	if e == nil || rev <= e.rev {
+		return
+	}
+	var it *sdkItem
+	var sg Segment
+	switch {
+	case op.After != nil:
+		if err := json.Unmarshal(op.After, &sg); err != nil {
+			h.s.log.Error("sdk: undecodable segment on the feed", "key", op.Key, "err", err)
+			return
+		}
+		if it = h.project(ref, key, func() (*sdkItem, error) { return sdkSegment(&sg) }); it == nil {
+			return
+		}
+	case op.Before != nil:
+		if err := json.Unmarshal(op.Before, &sg); err != nil {
+			h.s.log.Error("sdk: undecodable segment on the feed", "key", op.Key, "err", err)
+			return
+		}
+		it = &sdkItem{version: sg.Version + 1, withheld: true}
+	default:
+		return
+	}
+	if f := e.put(e.segs, "segments", key, it); f != nil {
+		touched[e] = append(touched[e], f)
+	}
+}
+
+// put stores an item and returns the event that carries the change to
+// SDKs, or nil when SDKs hold it already: they take only higher versions.
+func (e *sdkEnv) put(items map[string]*sdkItem, kind, key string, it *sdkItem) *sdkFrame {
+	old := items[key]
+	if old != nil && (it.version < old.version || it.version == old.version && it.withheld == old.withheld) {
+		return nil
+	}
+	items[key] = it
+	if it.withheld {
+		if old == nil || old.withheld {
+			return nil // the SDKs never had it
+		}
+		return deleteFrame(kind, key, it.version)
+	}
+	return patchFrame(kind, key, it.json)
+}
+
+// publish replaces the environment's immutable data with its current
+// items.
+func (e *sdkEnv) publish() {
+	e.data = &sdkData{ref: e.ref, envID: e.id, flags: maps.Clone(e.flags), segs: maps.Clone(e.segs)}
+}
+
+// end closes every stream of an environment that no longer exists.
+func (e *sdkEnv) end() {
+	e.gone = true
+	for sub := range e.subs {
+		sub.gone = true
+		sub.poke()
+	}
+	e.subs = nil
+}
