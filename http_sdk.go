@@ -1,6 +1,7 @@
 package flagstore
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -86,8 +87,14 @@ func (a *api) sdkStream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	ctx, c := r.Context(), sdkCredential(r)
+	if c.Expires != 0 { // a retired key's stream ends when the key does
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.UnixMilli(c.Expires))
+		defer cancel()
+	}
 	return a.serveStream(w, r, d.envID, func(write func(*sdkFrame) error) error {
-		return a.s.sdk.stream(r.Context(), ref, a.cfg.heartbeat, write)
+		return a.s.sdk.stream(ctx, ref, sdkSecret(r), a.cfg.heartbeat, write)
 	})
 }
 

@@ -18,7 +18,7 @@ type sdkCredentialKey struct{}
 // gives up; so is an access token, which opens the REST API only.
 func (a *api) sdkAuth(kind CredentialKind, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret := strings.TrimPrefix(r.Header.Get("Authorization"), "api_key ")
+		secret := sdkSecret(r)
 		if secret == "" || strings.ContainsAny(secret, " \t") {
 			writeError(w, newError(ErrUnauthorized, "Invalid SDK credential"))
 			return
@@ -34,6 +34,11 @@ func (a *api) sdkAuth(kind CredentialKind, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sdkCredentialKey{}, c)))
 	})
+}
+
+// sdkSecret is the credential's secret as the request presented it.
+func sdkSecret(r *http.Request) string {
+	return strings.TrimPrefix(r.Header.Get("Authorization"), "api_key ")
 }
 
 // sdkCredential is the credential sdkAuth admitted.

@@ -201,3 +201,80 @@ func TestSDKStream_HTTP(t *testing.T) {
 		t.Errorf("patch data = %s", l)
 	}
 }
+
+// sdkOpenStream opens GET /all with key and returns a channel of its lines,
+// closed when the stream ends.
+func sdkOpenStream(t *testing.T, e *htEnv, key string) <-chan string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", e.srv.URL+"/all", nil)
+	req.Header.Set("Authorization", key)
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /all: %d", resp.StatusCode)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	return lines
+}
+
+// sdkStreamEnds reports whether the stream ends within a second.
+func sdkStreamEnds(lines <-chan string) bool {
+	deadline := time.After(time.Second)
+	for {
+		select {
+		case _, ok := <-lines:
+			if !ok {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+func TestSDKStream_EndsWithItsKey(t *testing.T) {
+	t.Parallel()
+	e := htServer(t)
+	prod := tstMustEnv(t, e.st, "shop", "production")
+	lines := sdkOpenStream(t, e, prod.APIKey)
+	// A reset with a grace period keeps the old key's stream open.
+	env, err := e.st.ResetSDKKey(t.Context(), "shop", "production", time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sdkStreamEnds(lines) {
+		t.Fatal("stream ended while its key is still valid")
+	}
+	// The new key streams; the old one dies with its reset.
+	newLines := sdkOpenStream(t, e, env.APIKey)
+	if _, err := e.st.ResetSDKKey(t.Context(), "shop", "production", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if !sdkStreamEnds(newLines) {
+		t.Error("stream still open after its key was reset")
+	}
+	e.errorBody(htReq{Method: "GET", Path: "/all", Auth: env.APIKey}, http.StatusUnauthorized, CodeUnauthorized)
+}
+
+func TestSDKStream_RetiredKeyEndsAtExpiry(t *testing.T) {
+	t.Parallel()
+	e := htServer(t)
+	prod := tstMustEnv(t, e.st, "shop", "production")
+	if _, err := e.st.ResetSDKKey(t.Context(), "shop", "production", time.Now().Add(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if !sdkStreamEnds(sdkOpenStream(t, e, prod.APIKey)) {
+		t.Error("a retired key's stream outlived the key")
+	}
+}

@@ -199,6 +199,11 @@ func (h *sdkHub) apply(c store.Commit) {
 			if len(parts) == 3 {
 				h.applySegment(c.Revision, sdkRef{parts[0], parts[1]}, parts[2], op, touched)
 			}
+		case "c":
+			if op.After == nil {
+				_, cred, _ := strings.Cut(rest, sep)
+				h.revoke(cred)
+			}
 		case "e":
 			proj, env, _ := strings.Cut(rest, sep)
 			if e := h.envs[sdkRef{proj, env}]; e != nil && op.After == nil && c.Revision > e.rev {
@@ -313,6 +318,20 @@ func (e *sdkEnv) put(items map[string]*sdkItem, kind, key string, it *sdkItem) *
 // items.
 func (e *sdkEnv) publish() {
 	e.data = &sdkData{ref: e.ref, envID: e.id, flags: maps.Clone(e.flags), segs: maps.Clone(e.segs)}
+}
+
+// revoke ends the streams opened with a credential that was just deleted
+// (a key reset without a grace period, or its environment's deletion).
+func (h *sdkHub) revoke(cred string) {
+	for _, e := range h.envs {
+		for sub := range e.subs {
+			if sub.cred == cred {
+				sub.gone, sub.revoked = true, true
+				sub.poke()
+				delete(e.subs, sub)
+			}
+		}
+	}
 }
 
 // end closes every stream of an environment that no longer exists.

@@ -25,7 +25,7 @@ func (s *Store) StreamSDK(ctx context.Context, proj, env string, fn func(SDKEven
 	if err := s.view(ctx, func(r *rtx) error { return s.authorizeView(ctx, r, proj) }); err != nil {
 		return err
 	}
-	return s.sdk.stream(ctx, sdkRef{proj, env}, 0, func(f *sdkFrame) error {
+	return s.sdk.stream(ctx, sdkRef{proj, env}, "", 0, func(f *sdkFrame) error {
 		return fn(SDKEvent{Name: f.name, Data: f.data})
 	})
 }
@@ -33,11 +33,16 @@ func (s *Store) StreamSDK(ctx context.Context, proj, env string, fn func(SDKEven
 // sdkSub is one open stream. Its fields other than frames and kick are
 // guarded by the hub's lock.
 type sdkSub struct {
+	// cred is the credential the stream was opened with, if any: the
+	// stream ends when it is revoked.
+	cred   string
 	frames chan *sdkFrame
 	kick   chan struct{}
 	// behind is set when frames overflowed: the stream owes a fresh put.
 	behind bool
-	gone   bool
+	// gone ends the stream: its environment or store went away, or
+	// (revoked) its credential.
+	gone, revoked bool
 }
 
 // sdkSubBuffer is how many events a stream may fall behind before it is
@@ -72,8 +77,9 @@ func (e *sdkEnv) send(frames []*sdkFrame) {
 }
 
 // stream subscribes to an environment and writes its put, then its changes,
-// and a heartbeat (nil frame) every heartbeat if that is not zero.
-func (h *sdkHub) stream(ctx context.Context, ref sdkRef, heartbeat time.Duration, write func(*sdkFrame) error) error {
+// and a heartbeat (nil frame) every heartbeat if that is not zero. A stream
+// opened with a credential ends when the credential is revoked.
+func (h *sdkHub) stream(ctx context.Context, ref sdkRef, cred string, heartbeat time.Duration, write func(*sdkFrame) error) error {
 	if err := h.sync(ctx); err != nil {
 		return err
 	}
@@ -81,7 +87,7 @@ func (h *sdkHub) stream(ctx context.Context, ref sdkRef, heartbeat time.Duration
 	if err != nil {
 		return err
 	}
-	sub := &sdkSub{frames: make(chan *sdkFrame, sdkSubBuffer), kick: make(chan struct{}, 1)}
+	sub := &sdkSub{cred: cred, frames: make(chan *sdkFrame, sdkSubBuffer), kick: make(chan struct{}, 1)}
 	h.mu.Lock()
 	if e.gone {
 		h.mu.Unlock()
@@ -92,7 +98,7 @@ func (h *sdkHub) stream(ctx context.Context, ref sdkRef, heartbeat time.Duration
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
-		delete(e.subs, sub)
+		delete(e.subs, sub) // a no-op once e.subs is nil
 		h.mu.Unlock()
 	}()
 	var tick <-chan time.Time
@@ -123,10 +129,13 @@ func (h *sdkHub) stream(ctx context.Context, ref sdkRef, heartbeat time.Duration
 		case <-sub.kick:
 			h.mu.Lock()
 			if sub.gone {
-				closed := h.closed
+				closed, revoked := h.closed, sub.revoked
 				h.mu.Unlock()
-				if closed {
+				switch {
+				case closed:
 					return newError(ErrUnavailable, "the store is closed")
+				case revoked:
+					return newError(ErrUnauthorized, "The credential was revoked")
 				}
 				return notFoundf("Unknown environment")
 			}
