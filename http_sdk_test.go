@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -276,5 +277,60 @@ func TestSDKStream_RetiredKeyEndsAtExpiry(t *testing.T) {
 	}
 	if !sdkStreamEnds(sdkOpenStream(t, e, prod.APIKey)) {
 		t.Error("a retired key's stream outlived the key")
+	}
+}
+
+func TestSDKRoutes_UnavailableStoreIs503(t *testing.T) {
+	t.Parallel()
+	e := htServer(t)
+	prod := tstMustEnv(t, e.st, "shop", "production")
+	e.st.Close()
+	for _, path := range []string{"/all", "/sdk/latest-all"} {
+		// 503 is what SDKs retry, unlike 401.
+		e.errorBody(htReq{Method: "GET", Path: path, Auth: prod.APIKey}, http.StatusServiceUnavailable, CodeServiceUnavailable)
+	}
+}
+
+func TestSDKRoutes_UnderAPrefix(t *testing.T) {
+	t.Parallel()
+	st, _ := tstStore(t)
+	tstMustProject(t, st, "p")
+	prod := tstMustEnv(t, st, "p", "production")
+	mux := http.NewServeMux()
+	mux.Handle("/ld/", http.StripPrefix("/ld", st.Handler()))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/ld/sdk/latest-all", nil)
+	req.Header.Set("Authorization", prod.APIKey)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /ld/sdk/latest-all: %d", resp.StatusCode)
+	}
+}
+
+func TestSDKData_EncodedOncePerChange(t *testing.T) {
+	t.Parallel()
+	st, _ := tstStore(t)
+	tstMustProject(t, st, "p")
+	tstMustFlag(t, st, "p", "a")
+	ref := sdkRef{"p", "production"}
+	d1, err := st.sdk.data(t.Context(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, etag1, put1 := d1.payload()
+	d2, _ := st.sdk.data(t.Context(), ref)
+	b2, _, put2 := d2.payload()
+	if d1 != d2 || &b1[0] != &b2[0] || put1 != put2 {
+		t.Error("unchanged environment encoded again")
+	}
+	sdkSemantic(t, st, "p", "a", `[{"kind":"turnFlagOn"}]`)
+	d3, _ := st.sdk.data(t.Context(), ref)
+	if b3, etag3, _ := d3.payload(); d3 == d1 || etag3 == etag1 || bytes.Equal(b3, b1) {
+		t.Error("a change did not renew the payload")
 	}
 }
