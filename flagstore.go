@@ -41,6 +41,8 @@ type Store struct {
 	tokens tokenRuntime
 	// jobs is the background job: expiring targets, flag requests.
 	jobs storeJobs
+	// hooks delivers webhooks from the outbox (webhook_delivery.go).
+	hooks *webhookRuntime
 
 	closeOnce sync.Once
 	closeErr  error
@@ -59,6 +61,7 @@ type config struct {
 	log     *slog.Logger
 	backend store.Backend
 	sync    store.SyncPolicy
+	hooks   webhookConfig
 }
 
 // WithClock replaces the wall clock, so tests get exact timestamps.
@@ -100,6 +103,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if c.now == nil || c.newID == nil || c.newUUID == nil || c.log == nil {
 		return nil, invalidf("", "flagstore: an option was given a nil value")
 	}
+	hooks, err := newWebhookRuntime(c.hooks)
+	if err != nil {
+		return nil, err
+	}
 	db := c.backend
 	if db == nil {
 		if path == "" {
@@ -112,7 +119,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db = b
 	}
 	return startJobs(withOwner(&Store{db: db, now: c.now, newID: c.newID, newUUID: c.newUUID, log: c.log,
-		flags: newDocCache[Flag](flagCacheSize)})) // a new store starts with its owner member (member.go)
+		flags: newDocCache[Flag](flagCacheSize), hooks: hooks})) // a new store starts with its owner member (member.go)
 }
 
 // Close closes the store and its backend. Calls after Close fail with
@@ -174,17 +181,23 @@ func (s *Store) update(ctx context.Context, fn func(*wtx) error) (err error) {
 	if err := refuseEnvironmentPrincipal(ctx); err != nil {
 		return err
 	}
+	outbox := false
 	err = s.db.Update(ctx, func(tx store.WriteTx) error {
-		if err := fn(&wtx{rtx: rtx{tx: tx, flags: s.flags}, w: tx, ctx: ctx}); err != nil {
+		w := &wtx{rtx: rtx{tx: tx, flags: s.flags}, w: tx, ctx: ctx}
+		if err := fn(w); err != nil {
 			return err
 		}
 		if isDryRun(ctx) {
 			return errDryRun // everything checked; roll back
 		}
+		outbox = w.outbox
 		return nil
 	})
 	if errors.Is(err, errDryRun) {
 		return nil
+	}
+	if err == nil && outbox {
+		s.hooks.wake() // deliveries were queued: send them now
 	}
 	return storeErr(err)
 }
