@@ -355,13 +355,13 @@ func hex16(n uint64) string {
 	return string(b[:])
 }
 
-// hookMatcher is a webhook's compiled filter, cached for the stored bytes
-// of the webhook it was compiled from.
+// hookMatcher is a webhook's compiled statements (nil: match everything),
+// cached for the stored bytes of the webhook it was compiled from.
 type hookMatcher struct {
-	raw   string
-	id    string
-	on    bool
-	match func([]Access) bool
+	raw string
+	id  string
+	on  bool
+	pol *resource.Policy
 }
 
 // hookMatchers caches compiled filters by webhook _id.
@@ -383,11 +383,14 @@ func (c *hookMatchers) get(it store.Item) (*hookMatcher, error) {
 	if err := json.Unmarshal(it.Value, &h); err != nil {
 		return nil, newError(ErrInternal, "corrupt webhook %s: %v", id, err)
 	}
-	match, err := statementMatcher(h.Statements)
-	if err != nil {
-		return nil, err
+	hm = &hookMatcher{raw: string(it.Value), id: id, on: h.On}
+	if len(h.Statements) > 0 {
+		pol, err := resource.Compile(internalStatements(h.Statements), nil)
+		if err != nil {
+			return nil, newError(ErrInternal, "webhook %s: %v", id, err)
+		}
+		hm.pol = pol
 	}
-	hm = &hookMatcher{raw: string(it.Value), id: id, on: h.On, match: match}
 	c.mu.Lock()
 	if c.m == nil {
 		c.m = map[string]*hookMatcher{}
@@ -398,19 +401,43 @@ func (c *hookMatchers) get(it store.Item) (*hookMatcher, error) {
 }
 
 // enqueueWebhooks writes, in w, one outbox record for each webhook that is
-// on and whose statements match e. It runs inside record, so a change, its
-// audit entry and its deliveries commit together or not at all (a dry run
-// rolls all three back).
-func (s *Store) enqueueWebhooks(w *wtx, e *AuditEntry) error {
+// on and whose statements allow one of e's accesses. It runs inside record,
+// so a change, its audit entry and its deliveries commit together or not at
+// all (a dry run rolls all three back). Statements are evaluated as a role's
+// policy is, on the same concrete resources (tags included, a flag-wide
+// change in each environment); self supplies a deleted target's part.
+func (s *Store) enqueueWebhooks(w *wtx, e *AuditEntry, self map[string]resource.Part) error {
 	var hooks []*hookMatcher
 	var ferr error
+	concrete := make([][]resource.Resource, len(e.Accesses)) // read once, for every webhook
+	matches := func(pol *resource.Policy) (bool, error) {
+		for i, a := range e.Accesses {
+			if concrete[i] == nil {
+				rs, err := concreteResources(&w.rtx, a.Resource, self)
+				if err != nil {
+					return false, err
+				}
+				concrete[i] = append(rs, resource.Resource{}) // non-nil once read
+			}
+			for _, r := range concrete[i] {
+				if len(r.Segments) > 0 && pol.Evaluate(a.Action, r).Allowed {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	}
 	err := w.tx.Scan(webhookPrefix, "", func(it store.Item) bool {
 		hm, err := s.hooks.matchers.get(it)
+		ok := err == nil && hm.on
+		if ok && hm.pol != nil {
+			ok, err = matches(hm.pol)
+		}
 		if err != nil {
 			ferr = err
 			return false
 		}
-		if hm.on && hm.match(e.Accesses) {
+		if ok {
 			hooks = append(hooks, hm)
 		}
 		return true

@@ -187,16 +187,21 @@ func TestWebhook_StatementsFilter(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		statements []Statement
-		want       []string // the projects and flags delivered: projects shop and other, flag a in shop, b in other
+		// want lists the projects and flags delivered: projects shop and
+		// other, flag a in shop (created, then turned on in test and in
+		// production), flag b (tagged hot) in other.
+		want []string
 	}{
-		{"none means everything", nil, []string{"Project shop", "Project other", "Flag a", "Flag b"}},
-		{"flags only", []Statement{{Effect: "allow", Actions: []string{"*"}, Resources: []string{"proj/*:env/*:flag/*"}}}, []string{"Flag a", "Flag b"}},
-		{"one project's flags", []Statement{{Effect: "allow", Actions: []string{"*"}, Resources: []string{"proj/shop:env/*:flag/*"}}}, []string{"Flag a"}},
+		{"none means everything", nil, []string{"Project shop", "Project other", "Flag a", "Flag a", "Flag a", "Flag b"}},
+		{"flags only", []Statement{{Effect: "allow", Actions: []string{"*"}, Resources: []string{"proj/*:env/*:flag/*"}}}, []string{"Flag a", "Flag a", "Flag a", "Flag b"}},
+		{"one project's flags", []Statement{{Effect: "allow", Actions: []string{"*"}, Resources: []string{"proj/shop:env/*:flag/*"}}}, []string{"Flag a", "Flag a", "Flag a"}},
 		{"deny wins", []Statement{
 			{Effect: "allow", Actions: []string{"*"}, Resources: []string{"proj/*", "proj/*:env/*:flag/*"}},
 			{Effect: "deny", Actions: []string{"*"}, Resources: []string{"proj/other", "proj/other:env/*:flag/*"}},
-		}, []string{"Project shop", "Flag a"}},
+		}, []string{"Project shop", "Flag a", "Flag a", "Flag a"}},
 		{"by action", []Statement{{Effect: "allow", Actions: []string{"createProject"}, Resources: []string{"proj/*"}}}, []string{"Project shop", "Project other"}},
+		{"by tag", []Statement{{Effect: "allow", Actions: []string{"*"}, Resources: []string{"proj/*:env/*:flag/*;hot"}}}, []string{"Flag b"}},
+		{"by environment", []Statement{{Effect: "allow", Actions: []string{"updateOn"}, Resources: []string{"proj/*:env/test:flag/*"}}}, []string{"Flag a"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -209,6 +214,11 @@ func TestWebhook_StatementsFilter(t *testing.T) {
 			tstMustProject(t, st, "other")
 			tstMustFlag(t, st, "shop", "a")
 			tstMustFlag(t, st, "other", "b", "hot")
+			for _, env := range []string{"test", "production"} {
+				if _, err := st.UpdateFlag(t.Context(), "shop", "a", func(f *Flag) error { f.Environments[env].On = true; return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
 			// Every delivery is answered 2xx, so an empty outbox means the
 			// receiver has them all.
 			got := rc.waitFor(t, "the changes", func(ds []whDelivery) bool { return outboxLen(t, st) == 0 })
