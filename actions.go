@@ -114,6 +114,17 @@ var roleFieldActions = []fieldAction[CustomRole]{
 	{"basePermissions", func(r *CustomRole) any { return r.BasePermissions }, "updateBasePermissions"},
 }
 
+// webhookFieldActions covers a webhook. LaunchDarkly's updateQuery is for
+// a legacy field this store does not have.
+var webhookFieldActions = []fieldAction[Webhook]{
+	{"name", func(h *Webhook) any { return h.Name }, "updateName"},
+	{"url", func(h *Webhook) any { return h.URL }, "updateUrl"},
+	{"secret", func(h *Webhook) any { return h.Secret }, "updateSecret"},
+	{"on", func(h *Webhook) any { return h.On }, "updateOn"},
+	{"statements", func(h *Webhook) any { return h.Statements }, "updateStatements"},
+	{"tags", func(h *Webhook) any { return h.Tags }, "updateTags"},
+}
+
 // memberFieldActions covers a member: LaunchDarkly lets only its roles and
 // role attributes change.
 var memberFieldActions = []fieldAction[Member]{

@@ -265,7 +265,7 @@ func (s *Store) record(w *wtx, c change) error {
 		return err
 	}
 	w.entries = append(w.entries, e.ID)
-	return nil
+	return s.enqueueWebhooks(w, &e, self)
 }
 
 // nextAuditSeq is one more than the greatest sequence number in the log, so

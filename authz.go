@@ -223,6 +223,10 @@ func describePart(r *rtx, parent resource.Resource, typ, name string, fallback r
 		var sg Segment
 		_, err = r.get(segKey(key(0), key(1), name), &sg)
 		tags = sg.Tags
+	case resource.TypeWebhook:
+		var h Webhook
+		_, err = r.get(webhookKey(name), &h)
+		tags = h.Tags
 	default:
 		found = false
 	}

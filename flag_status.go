@@ -590,11 +590,13 @@ func startJobs(s *Store, err error) (*Store, error) {
 	}
 	s.jobs.stop, s.jobs.done = make(chan struct{}), make(chan struct{})
 	go s.runJobs()
+	s.startWebhooks()
 	return s, nil
 }
 
 // stopJobs stops the background job and writes the queued flag requests.
 func (s *Store) stopJobs() {
+	s.stopWebhooks()
 	j := &s.jobs
 	if j.stop != nil {
 		close(j.stop)

@@ -43,6 +43,8 @@ type Store struct {
 	jobs storeJobs
 	// sdk serves environments to SDKs (sdk_hub.go).
 	sdk *sdkHub
+	// hooks delivers webhooks from the outbox (webhook_delivery.go).
+	hooks *webhookRuntime
 
 	closeOnce sync.Once
 	closeErr  error
@@ -61,6 +63,7 @@ type config struct {
 	log     *slog.Logger
 	backend store.Backend
 	sync    store.SyncPolicy
+	hooks   webhookConfig
 }
 
 // WithClock replaces the wall clock, so tests get exact timestamps.
@@ -102,6 +105,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if c.now == nil || c.newID == nil || c.newUUID == nil || c.log == nil {
 		return nil, invalidf("", "flagstore: an option was given a nil value")
 	}
+	hooks, err := newWebhookRuntime(c.hooks)
+	if err != nil {
+		return nil, err
+	}
 	db := c.backend
 	if db == nil {
 		if path == "" {
@@ -114,7 +121,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db = b
 	}
 	st := &Store{db: db, now: c.now, newID: c.newID, newUUID: c.newUUID, log: c.log,
-		flags: newDocCache[Flag](flagCacheSize)}
+		flags: newDocCache[Flag](flagCacheSize), hooks: hooks}
 	st.sdk = newSDKHub(st)
 	return startJobs(withOwner(st)) // a new store starts with its owner member (member.go)
 }
@@ -179,17 +186,23 @@ func (s *Store) update(ctx context.Context, fn func(*wtx) error) (err error) {
 	if err := refuseEnvironmentPrincipal(ctx); err != nil {
 		return err
 	}
+	outbox := false
 	err = s.db.Update(ctx, func(tx store.WriteTx) error {
-		if err := fn(&wtx{rtx: rtx{tx: tx, flags: s.flags}, w: tx, ctx: ctx}); err != nil {
+		w := &wtx{rtx: rtx{tx: tx, flags: s.flags}, w: tx, ctx: ctx}
+		if err := fn(w); err != nil {
 			return err
 		}
 		if isDryRun(ctx) {
 			return errDryRun // everything checked; roll back
 		}
+		outbox = w.outbox
 		return nil
 	})
 	if errors.Is(err, errDryRun) {
 		return nil
+	}
+	if err == nil && outbox {
+		s.hooks.wake() // deliveries were queued: send them now
 	}
 	return storeErr(err)
 }

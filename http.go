@@ -159,6 +159,7 @@ func (a *api) allRoutes() []*route {
 		a.memberRoutes(),
 		a.teamRoutes(),
 		a.memberBulkRoutes(),
+		a.webhookRoutes(),
 	} {
 		out = append(out, family...)
 	}

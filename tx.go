@@ -21,6 +21,8 @@ import (
 //	n/{coll}/{scope}/{view}           list counters
 //	r/f/{proj}/{target}/{dependent}   flag {dependent} has {target} as a prerequisite
 //	r/s/{proj}/{env}/{seg}/{user}     segment {seg} is used by {user} ("f:key" or "s:key")
+//	wh/{id}, ws/{id}                  webhook and its delivery status (webhook.go)
+//	wo/{due}/{entry}/{webhook}        webhook outbox: one pending delivery
 const sep = "/"
 
 func projectKey(proj string) string     { return "p/" + proj }
@@ -112,6 +114,9 @@ type wtx struct {
 	ctx context.Context
 	// entries are the IDs of the audit entries this transaction wrote.
 	entries []string
+	// outbox is set when the transaction queued webhook deliveries, so the
+	// delivery worker is woken once it commits.
+	outbox bool
 }
 
 // put encodes v and writes it at key if the key is at version expect.
