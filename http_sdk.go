@@ -26,8 +26,11 @@ func WithSDKHeartbeat(d time.Duration) HandlerOption {
 // behind the credential check the route names.
 type sdkRoute struct {
 	pattern string
-	cred    CredentialKind // "" for routes that check their own credential
-	handle  func(w http.ResponseWriter, r *http.Request) error
+	// cred is the credential the route takes: in the Authorization header,
+	// or for CredentialClientSideID in the {envId} path segment; "" for
+	// routes that check their own.
+	cred   CredentialKind
+	handle func(w http.ResponseWriter, r *http.Request) error
 }
 
 // serverSDKRoutes are the routes of the server-side SDKs.
@@ -50,7 +53,11 @@ func (a *api) registerSDK(routes []sdkRoute) {
 				writeError(w, sdkError(err))
 			}
 		}))
-		if rt.cred != "" {
+		switch rt.cred {
+		case "":
+		case CredentialClientSideID:
+			h = a.clientSideIDAuth(h)
+		default:
 			h = a.sdkAuth(rt.cred, h)
 		}
 		a.router.mux.Handle(rt.pattern, h)
