@@ -265,6 +265,26 @@ func TestHTTPSDKClient_Entries(t *testing.T) {
 	}
 }
 
+func TestHTTPSDKClient_TrackEvents(t *testing.T) {
+	t.Parallel()
+	e := csServer(t)
+	// LaunchDarkly's rule: trackEvents when the flag asks for full events
+	// or the evaluation counts for an experiment (here the fallthrough is
+	// tracked), and then also trackReason and the reason, asked for or not.
+	csPatch(t, e.st, "both", `{"kind":"updateTrackEvents","trackEvents":true}`)
+	csPatch(t, e.st, "rule", `{"kind":"updateTrackEventsFallthrough","trackEvents":true}`)
+	got := e.evalx(e.evalxReq(CredentialClientSideID, false, `{"key":"carol"}`, ""))
+	if b := got["both"]; !b.TrackEvents || b.TrackReason || b.Reason != nil {
+		t.Errorf("both: %+v, want trackEvents only", b)
+	}
+	if r := got["rule"]; !r.TrackEvents || !r.TrackReason || string(r.Reason) != `{"kind":"FALLTHROUGH"}` {
+		t.Errorf("rule: %+v, want trackEvents, trackReason and the reason", r)
+	}
+	if r := got["rollout"]; r.TrackEvents || r.TrackReason || r.Reason != nil || r.DebugEventsUntilDate != nil {
+		t.Errorf("rollout: %+v, want nothing tracked", r)
+	}
+}
+
 func TestHTTPSDKClient_NoVariation(t *testing.T) {
 	t.Parallel()
 	e := csServer(t)
