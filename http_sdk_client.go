@@ -2,6 +2,7 @@ package flagstore
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -82,7 +83,7 @@ func (a *api) clientSideIDAuth(next http.Handler) http.Handler {
 // says withReasons=true, and an ETag.
 func (a *api) evalxHandler(kind CredentialKind) func(w http.ResponseWriter, r *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		c, err := a.requestContext(w, r)
+		c, err := a.requestContext(w, r, kind)
 		if err != nil {
 			return err
 		}
@@ -102,9 +103,11 @@ func withReasons(r *http.Request) bool { return r.URL.Query().Get("withReasons")
 
 // requestContext is the evaluation context of a client-side request: the
 // {context} path segment, base64url-encoded JSON (padded or not), or the
-// JSON body of a REPORT. Both LaunchDarkly's context format and the old
-// user format are accepted; a context without a key is refused.
-func (a *api) requestContext(w http.ResponseWriter, r *http.Request) (ldcontext.Context, error) {
+// JSON body of a REPORT (415 if it says it is something else). Both
+// LaunchDarkly's context format and the old user format are accepted; a
+// context without a key is refused. For the client-side ID, the
+// environment's secure mode is enforced.
+func (a *api) requestContext(w http.ResponseWriter, r *http.Request, kind CredentialKind) (ldcontext.Context, error) {
 	var raw []byte
 	if seg := r.PathValue("context"); seg != "" {
 		b, err := decodeBase64URL(seg)
@@ -113,6 +116,9 @@ func (a *api) requestContext(w http.ResponseWriter, r *http.Request) (ldcontext.
 		}
 		raw = b
 	} else {
+		if ct := r.Header.Get("Content-Type"); ct != "" && !isJSONMediaType(ct) {
+			return ldcontext.Context{}, newError(ErrUnsupportedMediaType, "the context must be JSON, not %s", ct)
+		}
 		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.maxBody))
 		var tooBig *http.MaxBytesError
 		switch {
@@ -130,7 +136,32 @@ func (a *api) requestContext(w http.ResponseWriter, r *http.Request) (ldcontext.
 	if !c.Multiple() && c.Key() == "" {
 		return ldcontext.Context{}, invalidf("context", "invalid context: it must have a key")
 	}
+	if kind == CredentialClientSideID {
+		if err := a.checkSecureMode(r, c); err != nil {
+			return ldcontext.Context{}, err
+		}
+	}
 	return c, nil
+}
+
+// checkSecureMode enforces an environment's secure mode, in which a
+// browser may only evaluate contexts the host's backend has signed: the
+// h query parameter must be the hex HMAC-SHA256 of the context's fully
+// qualified key under the environment's SDK key, as the server-side SDKs'
+// SecureModeHash computes it. LaunchDarkly refuses anything else with 400.
+func (a *api) checkSecureMode(r *http.Request, c ldcontext.Context) error {
+	cred := sdkCredential(r)
+	env, err := a.s.GetEnvironment(r.Context(), cred.ProjectKey, cred.EnvironmentKey)
+	if err != nil || !env.SecureMode {
+		return err
+	}
+	mac := hmac.New(sha256.New, []byte(env.APIKey))
+	mac.Write([]byte(c.FullyQualifiedKey()))
+	want := hex.EncodeToString(mac.Sum(nil))
+	if !hmac.Equal([]byte(r.URL.Query().Get("h")), []byte(want)) {
+		return invalidf("h", "the environment is in secure mode: the context's hash (h) is missing or wrong")
+	}
+	return nil
 }
 
 // decodeBase64URL decodes base64url with or without padding; SDKs differ.

@@ -16,7 +16,7 @@ import (
 // the visible flags again and sends what differs from what the SDK holds.
 func (a *api) evalxStream(kind CredentialKind) func(w http.ResponseWriter, r *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		c, err := a.requestContext(w, r)
+		c, err := a.requestContext(w, r, kind)
 		if err != nil {
 			return err
 		}

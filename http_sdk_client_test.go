@@ -1,7 +1,10 @@
 package flagstore
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -392,6 +395,48 @@ func TestHTTPSDKClient_BadContexts(t *testing.T) {
 			e.errorBody(r, http.StatusBadRequest, CodeInvalidRequest)
 		})
 	}
+	e.errorBody(htReq{Method: "REPORT", Path: "/sdk/evalx/" + e.envID + "/context", Auth: "-", Body: `{"key":"a"}`,
+		ContentType: "text/plain"}, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType)
+}
+
+func TestHTTPSDKClient_SecureMode(t *testing.T) {
+	t.Parallel()
+	e := csServer(t)
+	if _, err := e.st.UpdateEnvironment(t.Context(), "shop", "production", func(env *Environment) error {
+		env.SecureMode = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	hash := func(key string) string {
+		mac := hmac.New(sha256.New, []byte(e.sdkKey))
+		mac.Write([]byte(key))
+		return hex.EncodeToString(mac.Sum(nil))
+	}
+	const alice, multi = `{"key":"alice"}`, `{"kind":"multi","user":{"key":"alice"},"org":{"key":"a:b"}}`
+	for _, tc := range []struct {
+		name, ctx, query string
+		status           int
+	}{
+		{"signed", alice, "?h=" + hash("alice"), http.StatusOK},
+		{"signed multi-kind, by its fully qualified key", multi, "?h=" + hash("org:a%3Ab:user:alice"), http.StatusOK},
+		{"no hash", alice, "", http.StatusBadRequest},
+		{"another context's hash", alice, "?h=" + hash("bob"), http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, r := range []htReq{
+				e.evalxReq(CredentialClientSideID, false, tc.ctx, tc.query),
+				e.evalxReq(CredentialClientSideID, true, tc.ctx, tc.query),
+			} {
+				if resp, body := e.do(r); resp.StatusCode != tc.status {
+					t.Errorf("%s %s: %d %s, want %d", r.Method, r.Path, resp.StatusCode, body, tc.status)
+				}
+			}
+		})
+	}
+	// Mobile keys are secret: secure mode is for browsers only.
+	e.json(e.evalxReq(CredentialMobileKey, false, alice, ""), http.StatusOK, nil)
 }
 
 func TestHTTPSDKClient_EventsAndGoals(t *testing.T) {
