@@ -211,6 +211,15 @@ func TestHTTPSDKClient_MatchesEvaluate(t *testing.T) {
 						key, gotValue, g.Variation, g.Reason, wantValue, d.VariationIndex, wantReason)
 				}
 			}
+			// The client-side ID and the mobile key get the same results
+			// for the flags they see.
+			for _, kind := range []CredentialKind{CredentialClientSideID, CredentialMobileKey} {
+				for key, g := range e.evalx(e.evalxReq(kind, false, c.json, "?withReasons=true")) {
+					if !csSameResults(map[string]csEntry{key: g}, map[string]csEntry{key: get[key]}) {
+						t.Errorf("%s, %s: %+v, the SDK key gets %+v", kind, key, g, get[key])
+					}
+				}
+			}
 			// The same answer by REPORT, by the "users" alias, with padding.
 			for _, r := range []htReq{
 				e.evalxReq(CredentialSDKKey, true, c.json, "?withReasons=true"),
