@@ -75,6 +75,7 @@ func (s *Store) Handler(opts ...HandlerOption) http.Handler {
 		a.register(rt)
 	}
 	a.registerSDK(a.serverSDKRoutes())
+	a.registerSDK(a.clientSDKRoutes())
 	// Outermost first: every response gets a request id and CORS headers,
 	// panics become 500s, and a tunnelled verb is in place before routing.
 	var h http.Handler = a.router
@@ -217,7 +218,7 @@ func cleanPath(p string) string {
 // probeMethods are the verbs miss tries when deciding between 404 and 405.
 var probeMethods = []string{
 	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
-	http.MethodPatch, http.MethodDelete, http.MethodOptions,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions, "REPORT",
 }
 
 // miss answers a request that only the catch-all matched: 405 if another

@@ -8,8 +8,11 @@ import (
 // (with credentials allowed, for the host's session cookies), else "*".
 // Preflights are answered here, before authentication, with 204.
 const (
-	corsAllowMethods  = "GET, POST, PUT, PATCH, DELETE, OPTIONS, REPORT"
-	corsAllowHeaders  = "Accept, Content-Type, Content-Length, Accept-Encoding, Authorization, LD-API-Version, X-HTTP-Method-Override"
+	corsAllowMethods = "GET, POST, PUT, PATCH, DELETE, OPTIONS, REPORT"
+	corsAllowHeaders = "Accept, Content-Type, Content-Length, Accept-Encoding, Authorization, LD-API-Version, X-HTTP-Method-Override, " +
+		// what LaunchDarkly's JavaScript and mobile SDKs send
+		"X-LaunchDarkly-User-Agent, X-LaunchDarkly-Payload-ID, X-LaunchDarkly-Event-Schema, X-LaunchDarkly-Wrapper, " +
+		"X-LaunchDarkly-Tags, Cache-Control, If-None-Match"
 	corsExposeHeaders = "X-Ratelimit-Global-Remaining, X-Ratelimit-Route-Remaining, X-Ratelimit-Reset, Retry-After, X-Request-Id"
 	corsMaxAge        = "300"
 )

@@ -52,15 +52,18 @@ func mwCheckCORS(t *testing.T, h http.Header, origin string) {
 
 // mwCheckPreflight checks a preflight's answer: 204, no body, and the
 // methods and headers a browser may use (the documented five headers plus
-// LD-API-Version and X-HTTP-Method-Override), cached for 300 seconds.
+// LD-API-Version and X-HTTP-Method-Override, and the headers LaunchDarkly's
+// JavaScript and mobile SDKs send, with REPORT), cached for 300 seconds.
 func mwCheckPreflight(t *testing.T, status int, h http.Header, body []byte) {
 	t.Helper()
 	if status != http.StatusNoContent || len(body) != 0 {
 		t.Errorf("preflight: %d with %d bytes, want 204 without a body", status, len(body))
 	}
-	mwCheckListHas(t, h, "Access-Control-Allow-Methods", "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+	mwCheckListHas(t, h, "Access-Control-Allow-Methods", "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "REPORT")
 	mwCheckListHas(t, h, "Access-Control-Allow-Headers", "Accept", "Content-Type", "Content-Length", "Accept-Encoding",
-		"Authorization", APIVersionHeader, MethodOverrideHeader)
+		"Authorization", APIVersionHeader, MethodOverrideHeader,
+		"X-LaunchDarkly-User-Agent", "X-LaunchDarkly-Payload-ID", "X-LaunchDarkly-Event-Schema",
+		"X-LaunchDarkly-Wrapper", "X-LaunchDarkly-Tags", "Cache-Control", "If-None-Match")
 	if got := h.Get("Access-Control-Max-Age"); got != "300" {
 		t.Errorf("Access-Control-Max-Age %q, want 300", got)
 	}

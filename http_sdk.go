@@ -27,8 +27,11 @@ func WithSDKHeartbeat(d time.Duration) HandlerOption {
 // behind the credential check the route names.
 type sdkRoute struct {
 	pattern string
-	cred    CredentialKind // "" for routes that check their own credential
-	handle  func(w http.ResponseWriter, r *http.Request) error
+	// cred is the credential the route takes: in the Authorization header,
+	// or for CredentialClientSideID in the {envId} path segment; "" for
+	// routes that check their own.
+	cred   CredentialKind
+	handle func(w http.ResponseWriter, r *http.Request) error
 }
 
 // serverSDKRoutes are the routes of the server-side SDKs.
@@ -51,7 +54,11 @@ func (a *api) registerSDK(routes []sdkRoute) {
 				writeError(w, sdkError(err))
 			}
 		}))
-		if rt.cred != "" {
+		switch rt.cred {
+		case "":
+		case CredentialClientSideID:
+			h = a.clientSideIDAuth(h)
+		default:
 			h = a.sdkAuth(rt.cred, h)
 		}
 		a.router.mux.Handle(rt.pattern, h)
@@ -87,15 +94,27 @@ func (a *api) sdkStream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx, c := r.Context(), sdkCredential(r)
-	if c.Expires != 0 { // a retired key's stream ends when the key does
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, time.UnixMilli(c.Expires))
-		defer cancel()
-	}
+	ctx, cred, cancel := streamCredential(r)
+	defer cancel()
 	return a.serveStream(w, r, d.envID, func(write func(*sdkFrame) error) error {
-		return a.s.sdk.stream(ctx, ref, sdkSecret(r), a.cfg.heartbeat, write)
+		return a.s.sdk.stream(ctx, ref, cred, a.cfg.heartbeat, write)
 	})
+}
+
+// streamCredential is the context and credential a stream runs with: the
+// stream ends when the key it was opened with is reset (cred) or, for a
+// retired key, at the key's expiry (the context's deadline). A client-side
+// ID never changes; its streams end only with their environment.
+func streamCredential(r *http.Request) (ctx context.Context, cred string, cancel context.CancelFunc) {
+	c := sdkCredential(r)
+	if c.Kind != CredentialClientSideID {
+		cred = sdkSecret(r)
+	}
+	if c.Expires == 0 {
+		return r.Context(), cred, func() {}
+	}
+	ctx, cancel = context.WithDeadline(r.Context(), time.UnixMilli(c.Expires))
+	return ctx, cred, cancel
 }
 
 // serveStream answers with an event stream fed by run; the stream's frames

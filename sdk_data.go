@@ -16,6 +16,9 @@ import (
 type sdkData struct {
 	ref   sdkRef
 	envID string
+	// rev is the store revision of the last commit applied to the
+	// environment: it rises with every change to its data.
+	rev   uint64
 	flags map[string]*sdkItem
 	segs  map[string]*sdkItem
 

@@ -119,7 +119,7 @@ func (h *sdkHub) env(ctx context.Context, ref sdkRef) (*sdkEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.publish()
+	e.publish(e.rev)
 	h.envs[ref] = e
 	return e, nil
 }
@@ -214,7 +214,7 @@ func (h *sdkHub) apply(c store.Commit) {
 		}
 	}
 	for e, frames := range touched {
-		e.publish()
+		e.publish(c.Revision)
 		e.send(frames)
 	}
 	h.applied = c.Revision
@@ -315,9 +315,20 @@ func (e *sdkEnv) put(items map[string]*sdkItem, kind, key string, it *sdkItem) *
 }
 
 // publish replaces the environment's immutable data with its current
-// items.
-func (e *sdkEnv) publish() {
-	e.data = &sdkData{ref: e.ref, envID: e.id, flags: maps.Clone(e.flags), segs: maps.Clone(e.segs)}
+// items, as of revision rev.
+func (e *sdkEnv) publish(rev uint64) {
+	e.data = &sdkData{ref: e.ref, envID: e.id, rev: rev, flags: maps.Clone(e.flags), segs: maps.Clone(e.segs)}
+}
+
+// current returns an environment's latest data without waiting for the
+// feed, or nil if the environment is not loaded.
+func (h *sdkHub) current(ref sdkRef) *sdkData {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e := h.envs[ref]; e != nil && !e.gone {
+		return e.data
+	}
+	return nil
 }
 
 // revoke ends the streams opened with a credential that was just deleted
