@@ -2,7 +2,8 @@
 // LaunchDarkly's API: one call starts an httptest.Server backed by an
 // in-memory flagstore, with an admin access token and a seeded project, and
 // cleans everything up when the test ends. Point LaunchDarkly's API clients
-// (and, as flagstore grows, its SDKs) at Server.URL.
+// and its SDKs (the environments' SDK keys, mobile keys and client-side IDs
+// are in Project) at Server.URL.
 //
 //	srv := flagstoretest.New(t)
 //	client := myservice.NewFlagAdmin(srv.URL, srv.Token)
