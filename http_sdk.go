@@ -94,10 +94,17 @@ func (a *api) sdkStream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return a.followEnv(w, r, ref, d.envID, func(write func(*sdkFrame) error, f *sdkFrame) error { return write(f) })
+}
+
+// followEnv serves an event stream that follows an environment's SDK feed:
+// on each frame of the feed (nil for a heartbeat) fn decides what to write.
+func (a *api) followEnv(w http.ResponseWriter, r *http.Request, ref sdkRef, envID string,
+	fn func(write func(*sdkFrame) error, f *sdkFrame) error) error {
 	ctx, cred, cancel := streamCredential(r)
 	defer cancel()
-	return a.serveStream(w, r, d.envID, func(write func(*sdkFrame) error) error {
-		return a.s.sdk.stream(ctx, ref, cred, a.cfg.heartbeat, write)
+	return a.serveStream(w, r, envID, func(write func(*sdkFrame) error) error {
+		return a.s.sdk.stream(ctx, ref, cred, a.cfg.heartbeat, func(f *sdkFrame) error { return fn(write, f) })
 	})
 }
 

@@ -26,34 +26,30 @@ func (a *api) evalxStream(kind CredentialKind) func(w http.ResponseWriter, r *ht
 			return err
 		}
 		var sent evalxMap // what the SDK holds; nil before the put
-		ctx, cred, cancel := streamCredential(r)
-		defer cancel()
-		return a.serveStream(w, r, d.envID, func(write func(*sdkFrame) error) error {
-			return a.s.sdk.stream(ctx, ref, cred, a.cfg.heartbeat, func(f *sdkFrame) error {
-				if f == nil {
-					return write(nil)
-				}
-				// The feed's events are for server-side SDKs; what matters
-				// here is that the data moved on. Events of one commit
-				// share one data, evaluated once.
-				cur := a.s.sdk.current(ref)
-				if cur == nil || cur == d && sent != nil {
-					return nil
-				}
-				d = cur
-				next := evalx(cur, kind, c, reasons)
-				if sent == nil {
-					sent = next
-					return write(newFrame("put", next.encode()))
-				}
-				for _, f := range sent.changes(next, cur.rev) {
-					if err := write(f); err != nil {
-						return err
-					}
-				}
-				sent = next
+		return a.followEnv(w, r, ref, d.envID, func(write func(*sdkFrame) error, f *sdkFrame) error {
+			if f == nil {
+				return write(nil)
+			}
+			// The feed's events are for server-side SDKs; what matters
+			// here is that the data moved on. Events of one commit
+			// share one data, evaluated once.
+			cur := a.s.sdk.current(ref)
+			if cur == nil || cur == d && sent != nil {
 				return nil
-			})
+			}
+			d = cur
+			next := evalx(cur, kind, c, reasons)
+			if sent == nil {
+				sent = next
+				return write(newFrame("put", next.encode()))
+			}
+			for _, f := range sent.changes(next, cur.rev) {
+				if err := write(f); err != nil {
+					return err
+				}
+			}
+			sent = next
+			return nil
 		})
 	}
 }
@@ -71,19 +67,15 @@ func (a *api) pingStream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var last *sdkData
-	ctx, cred, cancel := streamCredential(r)
-	defer cancel()
-	return a.serveStream(w, r, d.envID, func(write func(*sdkFrame) error) error {
-		return a.s.sdk.stream(ctx, ref, cred, a.cfg.heartbeat, func(f *sdkFrame) error {
-			if f == nil {
-				return write(nil)
-			}
-			cur := a.s.sdk.current(ref)
-			if cur == nil || cur == last {
-				return nil
-			}
-			last = cur
-			return write(pingFrame)
-		})
+	return a.followEnv(w, r, ref, d.envID, func(write func(*sdkFrame) error, f *sdkFrame) error {
+		if f == nil {
+			return write(nil)
+		}
+		cur := a.s.sdk.current(ref)
+		if cur == nil || cur == last {
+			return nil
+		}
+		last = cur
+		return write(pingFrame)
 	})
 }
