@@ -86,6 +86,9 @@ func (h *sdkHub) close() {
 func (h *sdkHub) env(ctx context.Context, ref sdkRef) (*sdkEnv, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return nil, newError(ErrUnavailable, "the store is closed")
+	}
 	if e := h.envs[ref]; e != nil {
 		return e, nil
 	}
