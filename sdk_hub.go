@@ -75,6 +75,7 @@ func (h *sdkHub) close() {
 	if h.cancel != nil {
 		h.cancel()
 	}
+	close(h.caught) // wakes every sync, which then sees closed
 	for _, e := range h.envs {
 		e.end()
 	}
@@ -165,6 +166,10 @@ func (h *sdkHub) sync(ctx context.Context) error {
 	}
 	for {
 		h.mu.Lock()
+		if h.closed {
+			h.mu.Unlock()
+			return newError(ErrUnavailable, "the store is closed")
+		}
 		if err := h.start(); err != nil {
 			h.mu.Unlock()
 			return err
