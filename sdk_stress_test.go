@@ -43,7 +43,9 @@ func TestSDKFeed_StreamsConvergeUnderLoad(t *testing.T) {
 		defer v.mu.Unlock()
 		switch e.Name {
 		case "put":
-			var all struct{ Flags, Segments map[string]struct{ Version int } }
+			var all struct {
+				Flags, Segments map[string]struct{ Version int }
+			}
 			_ = json.Unmarshal(d.Data, &all)
 			v.items = map[string]int{}
 			for k, it := range all.Flags {
