@@ -122,11 +122,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return errors.Join(err, st.Close())
 	}
+	streams, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
 	srv := &http.Server{
-		Handler:           st.Handler(flagstore.WithHandlerLogger(log)),
+		Handler:           streamsEndWith(streams, st.Handler(flagstore.WithHandlerLogger(log))),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(endStreams)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("flagstore listening on http://"+ln.Addr().String(), "db", *db)
@@ -153,4 +156,20 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("stopped")
 	}
 	return err
+}
+
+// streamsEndWith ends event streams (the SDKs' streaming connections) when
+// ctx is done. A stream never goes idle, so without this Shutdown would wait
+// for each until its timeout; ended at once, the SDKs reconnect later.
+func streamsEndWith(ctx context.Context, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+			rctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			stop := context.AfterFunc(ctx, cancel)
+			defer stop()
+			r = r.WithContext(rctx)
+		}
+		next.ServeHTTP(w, r)
+	})
 }

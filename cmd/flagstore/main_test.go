@@ -258,3 +258,86 @@ func TestBinaryExitsCleanlyOnSIGTERM(t *testing.T) {
 		t.Errorf("log does not say it stopped:\n%s", &log)
 	}
 }
+
+// TestRunEndsSDKStreamsOnShutdown: an SDK's open stream does not hold the
+// shutdown up until its timeout.
+func TestRunEndsSDKStreamsOnShutdown(t *testing.T) {
+	t.Parallel()
+	dbPath := filepath.Join(t.TempDir(), "flags.db")
+	st, err := flagstore.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.CreateProject(context.Background(), flagstore.ProjectPost{Key: "shop", Name: "Shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var log syncBuffer
+	done := make(chan error, 1)
+	exited := make(chan struct{})
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-db", dbPath}, &log)
+		close(exited)
+	}()
+	addr := waitForAddr(t, &log, exited)
+
+	req, _ := http.NewRequest("GET", "http://"+addr+"/all", nil)
+	req.Header.Set("Authorization", p.Environments[0].APIKey)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /all: %d", resp.StatusCode)
+	}
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v; log:\n%s", err, &log)
+		}
+		if d := time.Since(start); d > shutdownTimeout/2 {
+			t.Errorf("shutdown took %v with a stream open", d)
+		}
+	case <-time.After(2 * shutdownTimeout):
+		t.Fatalf("run did not return; log:\n%s", &log)
+	}
+	if _, err := io.ReadAll(resp.Body); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Logf("stream ended with %v", err)
+	}
+}
+
+func TestStreamsEndWith(t *testing.T) {
+	t.Parallel()
+	ctx, end := context.WithCancel(context.Background())
+	ended := make(chan string, 2)
+	h := streamsEndWith(ctx, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			ended <- r.URL.Path
+		case <-time.After(300 * time.Millisecond):
+			ended <- "timeout " + r.URL.Path
+		}
+	}))
+	for _, tc := range []struct{ path, accept string }{{"/all", "text/event-stream"}, {"/api/v2/flags/p", "application/json"}} {
+		go func() {
+			r, _ := http.NewRequest("GET", tc.path, nil)
+			r.Header.Set("Accept", tc.accept)
+			h.ServeHTTP(nil, r)
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	end()
+	got := map[string]bool{<-ended: true, <-ended: true}
+	if !got["/all"] || !got["timeout /api/v2/flags/p"] {
+		t.Errorf("ended = %v: want the stream ended and the API request left alone", got)
+	}
+}
