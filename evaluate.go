@@ -50,8 +50,5 @@ func (s *Store) sdkDataFor(ctx context.Context, proj, env string, c ldcontext.Co
 	if err := c.Err(); err != nil {
 		return nil, invalidf("context", "invalid context: %v", err)
 	}
-	if err := s.view(ctx, func(r *rtx) error { return s.authorizeView(ctx, r, proj) }); err != nil {
-		return nil, err
-	}
-	return s.sdk.data(ctx, sdkRef{proj, env})
+	return s.sdk.data(ctx, sdkRef{proj, env}, func(r *rtx) error { return s.authorizeView(ctx, r, proj) })
 }

@@ -90,7 +90,7 @@ func sdkRefOf(r *http.Request) sdkRef {
 // or delete for every change, with heartbeats, until the client leaves.
 func (a *api) sdkStream(w http.ResponseWriter, r *http.Request) error {
 	ref := sdkRefOf(r)
-	d, err := a.s.sdk.data(r.Context(), ref)
+	d, err := a.s.sdk.data(r.Context(), ref, nil)
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func (a *api) serveStream(w http.ResponseWriter, r *http.Request, envID string, 
 // sdkLatestAll serves GET /sdk/latest-all, the polling payload, from the
 // environment's encoded cache, with an ETag.
 func (a *api) sdkLatestAll(w http.ResponseWriter, r *http.Request) error {
-	d, err := a.s.sdk.data(r.Context(), sdkRefOf(r))
+	d, err := a.s.sdk.data(r.Context(), sdkRefOf(r), nil)
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func etagMatch(header, etag string) bool {
 // sdkLatestItem serves one flag or segment, as older SDKs fetch them.
 func (a *api) sdkLatestItem(kind string) func(w http.ResponseWriter, r *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		d, err := a.s.sdk.data(r.Context(), sdkRefOf(r))
+		d, err := a.s.sdk.data(r.Context(), sdkRefOf(r), nil)
 		if err != nil {
 			return err
 		}

@@ -87,7 +87,7 @@ func (a *api) evalxHandler(kind CredentialKind) func(w http.ResponseWriter, r *h
 		if err != nil {
 			return err
 		}
-		d, err := a.s.sdk.data(r.Context(), sdkRefOf(r))
+		d, err := a.s.sdk.data(r.Context(), sdkRefOf(r), nil)
 		if err != nil {
 			return err
 		}

@@ -21,7 +21,7 @@ func (a *api) evalxStream(kind CredentialKind) func(w http.ResponseWriter, r *ht
 			return err
 		}
 		ref, reasons := sdkRefOf(r), withReasons(r)
-		d, err := a.s.sdk.data(r.Context(), ref)
+		d, err := a.s.sdk.data(r.Context(), ref, nil)
 		if err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ var pingFrame = newFrame("ping", []byte("{}"))
 // after each change to the environment.
 func (a *api) pingStream(w http.ResponseWriter, r *http.Request) error {
 	ref := sdkRefOf(r)
-	d, err := a.s.sdk.data(r.Context(), ref)
+	d, err := a.s.sdk.data(r.Context(), ref, nil)
 	if err != nil {
 		return err
 	}

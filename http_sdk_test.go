@@ -318,18 +318,18 @@ func TestSDKData_EncodedOncePerChange(t *testing.T) {
 	tstMustProject(t, st, "p")
 	tstMustFlag(t, st, "p", "a")
 	ref := sdkRef{"p", "production"}
-	d1, err := st.sdk.data(t.Context(), ref)
+	d1, err := st.sdk.data(t.Context(), ref, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b1, etag1, put1 := d1.payload()
-	d2, _ := st.sdk.data(t.Context(), ref)
+	d2, _ := st.sdk.data(t.Context(), ref, nil)
 	b2, _, put2 := d2.payload()
 	if d1 != d2 || &b1[0] != &b2[0] || put1 != put2 {
 		t.Error("unchanged environment encoded again")
 	}
 	sdkSemantic(t, st, "p", "a", `[{"kind":"turnFlagOn"}]`)
-	d3, _ := st.sdk.data(t.Context(), ref)
+	d3, _ := st.sdk.data(t.Context(), ref, nil)
 	if b3, etag3, _ := d3.payload(); d3 == d1 || etag3 == etag1 || bytes.Equal(b3, b1) {
 		t.Error("a change did not renew the payload")
 	}

@@ -140,9 +140,10 @@ func (h *sdkHub) project(ref sdkRef, key string, fn func() (*sdkItem, error)) *s
 }
 
 // data returns the environment's current SDK data, with every change
-// committed before the call applied.
-func (h *sdkHub) data(ctx context.Context, ref sdkRef) (*sdkData, error) {
-	if err := h.sync(ctx); err != nil {
+// committed before the call applied. check, if not nil, runs in the read
+// transaction that takes the store's revision (an authorization, say).
+func (h *sdkHub) data(ctx context.Context, ref sdkRef, check func(*rtx) error) (*sdkData, error) {
+	if err := h.sync(ctx, check); err != nil {
 		return nil, err
 	}
 	e, err := h.env(ctx, ref)
@@ -158,11 +159,19 @@ func (h *sdkHub) data(ctx context.Context, ref sdkRef) (*sdkData, error) {
 }
 
 // sync waits until the hub has applied every commit made before the call,
-// so a reader sees its own writes.
-func (h *sdkHub) sync(ctx context.Context) error {
+// so a reader sees its own writes. check, if not nil, runs in the read
+// transaction that takes the revision.
+func (h *sdkHub) sync(ctx context.Context, check func(*rtx) error) error {
 	var rev uint64
-	if err := h.s.db.View(ctx, func(tx store.ReadTx) error { rev = tx.Revision(); return nil }); err != nil {
-		return storeErr(err)
+	err := h.s.view(ctx, func(r *rtx) error {
+		rev = r.tx.Revision()
+		if check != nil {
+			return check(r)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for {
 		h.mu.Lock()

@@ -237,7 +237,7 @@ func TestSDKFeed_SlowConsumerGetsFreshPut(t *testing.T) {
 		}
 		sdkSemantic(t, st, "p", "a", ins)
 	}
-	if err := st.sdk.sync(t.Context()); err != nil { // every change offered
+	if err := st.sdk.sync(t.Context(), nil); err != nil { // every change offered
 		t.Fatal(err)
 	}
 	close(release)

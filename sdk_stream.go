@@ -80,7 +80,7 @@ func (e *sdkEnv) send(frames []*sdkFrame) {
 // and a heartbeat (nil frame) every heartbeat if that is not zero. A stream
 // opened with a credential ends when the credential is revoked.
 func (h *sdkHub) stream(ctx context.Context, ref sdkRef, cred string, heartbeat time.Duration, write func(*sdkFrame) error) error {
-	if err := h.sync(ctx); err != nil {
+	if err := h.sync(ctx, nil); err != nil {
 		return err
 	}
 	e, err := h.env(ctx, ref)

@@ -107,7 +107,7 @@ func TestSDKFeed_StreamsConvergeUnderLoad(t *testing.T) {
 	}
 	writers.Wait()
 
-	d, err := st.sdk.data(t.Context(), sdkRef{"p", "production"})
+	d, err := st.sdk.data(t.Context(), sdkRef{"p", "production"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
