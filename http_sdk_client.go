@@ -92,8 +92,7 @@ func (a *api) evalxHandler(kind CredentialKind) func(w http.ResponseWriter, r *h
 			return err
 		}
 		body := evalx(d, kind, c, withReasons(r)).encode()
-		sum := sha256.Sum256(body)
-		writeCached(w, r, d.envID, `"`+hex.EncodeToString(sum[:16])+`"`, body)
+		writeCached(w, r, d.envID, etagOf(body), body)
 		return nil
 	}
 }

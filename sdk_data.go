@@ -54,11 +54,17 @@ func (d *sdkData) payload() ([]byte, string, *sdkFrame) {
 		b = append(b, `,"segments":`...)
 		b = appendItems(b, d.segs)
 		d.all = append(b, '}')
-		sum := sha256.Sum256(d.all)
-		d.etag = `"` + hex.EncodeToString(sum[:16]) + `"`
+		d.etag = etagOf(d.all)
 		d.put = newFrame("put", append(append([]byte(`{"path":"/","data":`), d.all...), '}'))
 	})
 	return d.all, d.etag, d.put
+}
+
+// etagOf is the strong ETag of a response body: a hash of its bytes, so
+// equal data has equal tags across restarts.
+func etagOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
 // appendItems writes the live items as a JSON object by key, in key order.
