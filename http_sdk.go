@@ -54,11 +54,7 @@ func (a *api) registerSDK(routes []sdkRoute) {
 				writeError(w, sdkError(err))
 			}
 		}))
-		switch rt.cred {
-		case "":
-		case CredentialClientSideID:
-			h = a.clientSideIDAuth(h)
-		default:
+		if rt.cred != "" {
 			h = a.sdkAuth(rt.cred, h)
 		}
 		a.router.mux.Handle(rt.pattern, h)

@@ -1,7 +1,6 @@
 package flagstore
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -58,24 +57,6 @@ func (a *api) clientSDKRoutes() []sdkRoute {
 		sdkRoute{"POST /mobile/events/diagnostic", CredentialMobileKey, a.sdkDiagnostic},
 		sdkRoute{"GET /sdk/goals/{envId}", CredentialClientSideID, a.sdkGoals},
 	)
-}
-
-// clientSideIDAuth admits requests whose {envId} path segment is a known
-// client-side ID; LaunchDarkly answers any other with 404, since the ID is
-// public and names a resource rather than proving anything.
-func (a *api) clientSideIDAuth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := a.s.LookupCredential(r.Context(), r.PathValue("envId"))
-		switch {
-		case errors.Is(err, ErrNotFound) || err == nil && c.Kind != CredentialClientSideID:
-			writeError(w, notFoundf("Unknown client-side ID"))
-			return
-		case err != nil:
-			writeError(w, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sdkCredentialKey{}, c)))
-	})
 }
 
 // evalxHandler serves the evaluation routes: every flag the credential may
