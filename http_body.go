@@ -39,23 +39,31 @@ func jsonBody(max int64, next http.Handler) http.Handler {
 // it back as the request's body, so handlers can read it again. A larger
 // body is answered with 413, an unreadable one with 400, and ok is false.
 func bufferBody(w http.ResponseWriter, r *http.Request, max int64) (body []byte, ok bool) {
-	if r.ContentLength > max {
-		writeError(w, newError(ErrTooLarge, "the request body exceeds %d bytes", max))
-		return nil, false
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	body, err := limitedBody(w, r, max)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, newError(ErrTooLarge, "the request body exceeds %d bytes", max))
-		} else {
-			writeError(w, invalidf("", "cannot read the request body: %v", err))
-		}
+		writeError(w, err)
 		return nil, false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	return body, true
+}
+
+// limitedBody reads a request body of at most max bytes: a larger one is
+// 413, an unreadable one 400.
+func limitedBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return nil, newError(ErrTooLarge, "the request body exceeds %d bytes", max)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, newError(ErrTooLarge, "the request body exceeds %d bytes", max)
+	case err != nil:
+		return nil, invalidf("", "cannot read the request body: %v", err)
+	}
+	return body, nil
 }
 
 // isJSONMediaType accepts application/json and the +json types

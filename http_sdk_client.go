@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
-	"io"
 	"net/http"
 	"strings"
 
@@ -99,13 +97,9 @@ func (a *api) requestContext(w http.ResponseWriter, r *http.Request, kind Creden
 		if ct := r.Header.Get("Content-Type"); ct != "" && !isJSONMediaType(ct) {
 			return ldcontext.Context{}, newError(ErrUnsupportedMediaType, "the context must be JSON, not %s", ct)
 		}
-		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.maxBody))
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			return ldcontext.Context{}, newError(ErrTooLarge, "the context is larger than %d bytes", a.cfg.maxBody)
-		case err != nil:
-			return ldcontext.Context{}, invalidf("", "cannot read the body: %v", err)
+		b, err := limitedBody(w, r, a.cfg.maxBody)
+		if err != nil {
+			return ldcontext.Context{}, err
 		}
 		raw = b
 	}

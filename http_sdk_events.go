@@ -1,9 +1,9 @@
 package flagstore
 
 import (
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -12,24 +12,23 @@ import (
 // sdkEventBodyLimit bounds an SDK's event payload, after decompression.
 const sdkEventBodyLimit = 10 << 20
 
-// sdkEventBody reads an SDK's event payload, gzipped or not.
+// sdkEventBody reads an SDK's event payload, gzipped or not; both the
+// body and its decompressed payload are held to sdkEventBodyLimit.
 func sdkEventBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	var body io.Reader = http.MaxBytesReader(w, r.Body, sdkEventBodyLimit)
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			return nil, invalidf("", "the body is not gzip: %v", err)
-		}
-		defer zr.Close()
-		body = zr
+	b, err := limitedBody(w, r, sdkEventBodyLimit)
+	if err != nil || r.Header.Get("Content-Encoding") != "gzip" {
+		return b, err
 	}
-	b, err := io.ReadAll(io.LimitReader(body, sdkEventBodyLimit+1))
-	var tooBig *http.MaxBytesError
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, invalidf("", "the body is not gzip: %v", err)
+	}
+	b, err = io.ReadAll(io.LimitReader(zr, sdkEventBodyLimit+1))
 	switch {
-	case errors.As(err, &tooBig) || len(b) > sdkEventBodyLimit:
-		return nil, newError(ErrTooLarge, "the event payload is larger than %d bytes", sdkEventBodyLimit)
 	case err != nil:
-		return nil, invalidf("", "cannot read the body: %v", err)
+		return nil, invalidf("", "cannot decompress the body: %v", err)
+	case len(b) > sdkEventBodyLimit:
+		return nil, newError(ErrTooLarge, "the event payload is larger than %d bytes", sdkEventBodyLimit)
 	}
 	return b, nil
 }
