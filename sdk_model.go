@@ -154,20 +154,31 @@ func sdkFlag(f *Flag, env string) (*sdkItem, error) {
 		d.Rules = append(d.Rules, sdkFlagRule{ID: r.ID, sdkVarOrRollout: sdkVOR(r.Variation, r.Rollout),
 			Clauses: sdkClauses(r.Clauses), TrackEvents: r.TrackEvents})
 	}
-	b, err := json.Marshal(&d)
+	m, out, err := throughSDK(&d, sdkModel.UnmarshalFeatureFlag, sdkModel.MarshalFeatureFlag, ldmodel.PreprocessFlag)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("flag %s in %s: %w", f.Key, env, err)
 	}
-	m, err := sdkModel.UnmarshalFeatureFlag(b)
+	return &sdkItem{version: c.Version, json: out, flag: m}, nil
+}
+
+// throughSDK encodes an item built in the SDK's field names, has the SDK's
+// own parser read it (an item it refuses is an error), and returns the
+// parsed item, preprocessed for evaluation, and the SDK's encoding of it.
+func throughSDK[T any](doc any, parse func([]byte) (T, error), encode func(T) ([]byte, error), preprocess func(*T)) (*T, []byte, error) {
+	b, err := json.Marshal(doc)
 	if err != nil {
-		return nil, fmt.Errorf("flag %s in %s: the SDK refuses it: %w", f.Key, env, err)
+		return nil, nil, err
 	}
-	out, err := sdkModel.MarshalFeatureFlag(m)
+	m, err := parse(b)
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("the SDK refuses it: %w", err)
 	}
-	ldmodel.PreprocessFlag(&m)
-	return &sdkItem{version: c.Version, json: out, flag: &m}, nil
+	out, err := encode(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	preprocess(&m)
+	return &m, out, nil
 }
 
 // sdkTargets splits targets the SDK's way: user-kind lists in targets, the
@@ -262,20 +273,11 @@ func sdkSegment(sg *Segment) (*sdkItem, error) {
 		d.Rules = append(d.Rules, sdkSegmentRule{ID: r.ID, Clauses: sdkClauses(r.Clauses), Weight: r.Weight,
 			BucketBy: r.BucketBy, RolloutContextKind: r.RolloutContextKind})
 	}
-	b, err := json.Marshal(&d)
+	m, out, err := throughSDK(&d, sdkModel.UnmarshalSegment, sdkModel.MarshalSegment, ldmodel.PreprocessSegment)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("segment %s: %w", sg.Key, err)
 	}
-	m, err := sdkModel.UnmarshalSegment(b)
-	if err != nil {
-		return nil, fmt.Errorf("segment %s: the SDK refuses it: %w", sg.Key, err)
-	}
-	out, err := sdkModel.MarshalSegment(m)
-	if err != nil {
-		return nil, err
-	}
-	ldmodel.PreprocessSegment(&m)
-	return &sdkItem{version: sg.Version, json: out, segment: &m}, nil
+	return &sdkItem{version: sg.Version, json: out, segment: m}, nil
 }
 
 func sdkSegTargets(ts []SegmentTarget) []sdkTarget {
