@@ -15,6 +15,7 @@ package flagstore
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -341,18 +342,7 @@ type outboxRecord struct {
 }
 
 func outboxKey(due int64, entry, webhook string) string {
-	return outboxPrefix + hex16(uint64(due)) + sep + entry + sep + webhook
-}
-
-// hex16 is n as 16 hex digits, so keys sort by n.
-func hex16(n uint64) string {
-	const digits = "0123456789abcdef"
-	var b [16]byte
-	for i := 15; i >= 0; i-- {
-		b[i] = digits[n&0xf]
-		n >>= 4
-	}
-	return string(b[:])
+	return fmt.Sprintf("%s%016x/%s/%s", outboxPrefix, uint64(due), entry, webhook)
 }
 
 // hookMatcher is a webhook's compiled statements (nil: match everything),
