@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -247,12 +248,10 @@ func TestSDKFeed_SlowConsumerGetsFreshPut(t *testing.T) {
 		t.Fatalf("no fresh put after overflow; %d events", len(events))
 	}
 	last := events[len(events)-1]
-	if !strings.Contains(string(last.Data), `"version":`+itoa(sdkSubBuffer+21)) {
+	if !strings.Contains(string(last.Data), `"version":`+strconv.Itoa(sdkSubBuffer+21)) {
 		t.Errorf("fresh put lacks the latest version: %s", last.Data)
 	}
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestEvaluate_SeesOwnWritesAndChecksInput(t *testing.T) {
 	t.Parallel()
