@@ -251,29 +251,20 @@ func (h *sdkHub) applyFlag(rev uint64, proj, key string, op store.Op, touched ma
 	if len(envs) == 0 {
 		return
 	}
-	var after, before *Flag
-	if op.After != nil {
-		after = new(Flag)
-		if err := json.Unmarshal(op.After, after); err != nil {
-			h.s.log.Error("sdk: undecodable flag on the feed", "key", op.Key, "err", err)
-			return
-		}
-	} else if op.Before != nil {
-		before = new(Flag)
-		if err := json.Unmarshal(op.Before, before); err != nil {
-			h.s.log.Error("sdk: undecodable flag on the feed", "key", op.Key, "err", err)
-			return
-		}
+	var f Flag
+	deleted, ok := h.decodeOp(op, &f)
+	if !ok {
+		return
 	}
 	for _, e := range envs {
 		var it *sdkItem
-		switch {
-		case after != nil:
-			if it = h.project(e.ref, key, func() (*sdkItem, error) { return sdkFlag(after, e.ref.env) }); it == nil {
+		switch c := f.Environments[e.ref.env]; {
+		case !deleted:
+			if it = h.project(e.ref, key, func() (*sdkItem, error) { return sdkFlag(&f, e.ref.env) }); it == nil {
 				continue
 			}
-		case before != nil && before.Environments[e.ref.env] != nil:
-			it = &sdkItem{version: before.Environments[e.ref.env].Version + 1, withheld: true}
+		case c != nil:
+			it = &sdkItem{version: c.Version + 1, withheld: true}
 		default:
 			continue
 		}
@@ -289,29 +280,38 @@ func (h *sdkHub) applySegment(rev uint64, ref sdkRef, key string, op store.Op, t
 	if e == nil || rev <= e.rev {
 		return
 	}
-	var it *sdkItem
 	var sg Segment
-	switch {
-	case op.After != nil:
-		if err := json.Unmarshal(op.After, &sg); err != nil {
-			h.s.log.Error("sdk: undecodable segment on the feed", "key", op.Key, "err", err)
-			return
-		}
+	deleted, ok := h.decodeOp(op, &sg)
+	if !ok {
+		return
+	}
+	it := &sdkItem{version: sg.Version + 1, withheld: true}
+	if !deleted {
 		if it = h.project(ref, key, func() (*sdkItem, error) { return sdkSegment(&sg) }); it == nil {
 			return
 		}
-	case op.Before != nil:
-		if err := json.Unmarshal(op.Before, &sg); err != nil {
-			h.s.log.Error("sdk: undecodable segment on the feed", "key", op.Key, "err", err)
-			return
-		}
-		it = &sdkItem{version: sg.Version + 1, withheld: true}
-	default:
-		return
 	}
 	if f := e.put(e.segs, "segments", key, it); f != nil {
 		touched[e] = append(touched[e], f)
 	}
+}
+
+// decodeOp decodes the document a feed op carries into v: its value after
+// the commit or, for a deletion (deleted), its value before. An
+// undecodable document is logged and ok is false.
+func (h *sdkHub) decodeOp(op store.Op, v any) (deleted, ok bool) {
+	b := op.After
+	if b == nil {
+		b, deleted = op.Before, true
+	}
+	if b == nil {
+		return false, false
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		h.s.log.Error("sdk: undecodable document on the feed", "key", op.Key, "err", err)
+		return false, false
+	}
+	return deleted, true
 }
 
 // put stores an item and returns the event that carries the change to
