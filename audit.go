@@ -1,12 +1,9 @@
 package flagstore
 
 import (
-	"bytes"
-	"compress/flate"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strconv"
@@ -170,45 +167,8 @@ type change struct {
 const (
 	auditPrefix     = "a/"
 	auditIDPrefix   = "ai/"
-	auditSnapPrefix = "as/" // as/{id}: deflated {"previousVersion":…,"currentVersion":…}
+	auditSnapPrefix = "as/" // as/{id}: the entry's snapshots (audit_snapshot.go)
 )
-
-// snapshots encodes an entry's before and after versions as one JSON
-// object. Values already encoded (json.RawMessage, such as a flag's stored
-// bytes) are spliced in as they are, which keeps a write's audit cost low.
-func snapshots(before, after any) ([]byte, error) {
-	enc := func(v any) (json.RawMessage, error) {
-		if raw, ok := v.(json.RawMessage); ok {
-			return raw, nil
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, newError(ErrInternal, "audit: %v", err)
-		}
-		return b, nil
-	}
-	buf := []byte{'{'}
-	for _, part := range []struct {
-		name string
-		v    any
-	}{{"previousVersion", before}, {"currentVersion", after}} {
-		if part.v == nil {
-			continue
-		}
-		b, err := enc(part.v)
-		if err != nil {
-			return nil, err
-		}
-		if len(buf) > 1 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, '"')
-		buf = append(buf, part.name...)
-		buf = append(buf, '"', ':')
-		buf = append(buf, b...)
-	}
-	return append(buf, '}'), nil
-}
 
 func auditKey(date int64, seq uint64) string {
 	return fmt.Sprintf("%s%016x/%016x", auditPrefix, uint64(date), seq)
@@ -261,7 +221,7 @@ func (s *Store) record(w *wtx, c change) error {
 	if err := w.w.Put(auditIDPrefix+e.ID, []byte(key), store.Absent); err != nil {
 		return err
 	}
-	if err := w.w.Put(auditSnapPrefix+e.ID, s.deflate(snap), store.Absent); err != nil {
+	if err := w.w.Put(auditSnapPrefix+e.ID, encodeSnapshots(snap), store.Absent); err != nil {
 		return err
 	}
 	w.entries = append(w.entries, e.ID)
@@ -419,36 +379,6 @@ func (e *AuditEntry) fillTitles() {
 	e.Title = actorName(Actor{Member: e.Member, Token: e.Token}) + " " + e.TitleVerb
 	e.ShortDescription = e.TitleVerb
 	e.Description = e.Title
-}
-
-// deflate compresses an entry's snapshots. The previous and current versions
-// of a resource are nearly the same text, so they shrink about fourfold,
-// which keeps both the commit that fsyncs them and the store small.
-// Compressors are costly to build, so the store keeps a pool of them.
-func (s *Store) deflate(b []byte) []byte {
-	var buf bytes.Buffer
-	w, _ := s.deflaters.Get().(*flate.Writer)
-	if w == nil {
-		w, _ = flate.NewWriter(&buf, flate.BestSpeed) // BestSpeed is a valid level
-	} else {
-		w.Reset(&buf)
-	}
-	_, _ = w.Write(b) // a bytes.Buffer does not fail
-	_ = w.Close()
-	s.deflaters.Put(w)
-	return buf.Bytes()
-}
-
-// decodeSnapshots inflates stored snapshots into e's version fields.
-func decodeSnapshots(b []byte, e *AuditEntry) error {
-	raw, err := io.ReadAll(flate.NewReader(bytes.NewReader(b)))
-	if err != nil {
-		return newError(ErrInternal, "corrupt audit snapshot: %v", err)
-	}
-	if err := json.Unmarshal(raw, e); err != nil {
-		return newError(ErrInternal, "corrupt audit snapshot: %v", err)
-	}
-	return nil
 }
 
 // mayViewEntry reports whether the context's principal may read an entry:

@@ -35,8 +35,6 @@ type Store struct {
 	newUUID func() string
 	log     *slog.Logger
 	flags   *docCache[Flag]
-	// deflaters pools the compressors of audit snapshots.
-	deflaters sync.Pool
 	// tokens caches decoded tokens and records their use.
 	tokens tokenRuntime
 	// jobs is the background job: expiring targets, flag requests.
