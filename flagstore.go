@@ -57,6 +57,7 @@ type Option func(*config)
 type config struct {
 	now     func() time.Time
 	newID   func() string
+	idSet   bool // newID came from an option
 	newUUID func() string
 	log     *slog.Logger
 	backend store.Backend
@@ -69,7 +70,9 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 
 // WithIDGenerator replaces the generator of account-scoped object IDs
 // (project, environment and client-side IDs: 24 hex characters by default).
-func WithIDGenerator(gen func() string) Option { return func(c *config) { c.newID = gen } }
+func WithIDGenerator(gen func() string) Option {
+	return func(c *config) { c.newID, c.idSet = gen, true }
+}
 
 // WithUUIDGenerator replaces the generator of UUIDs, used for variation, rule
 // and clause IDs, SDK and mobile keys, salts and selectors.
@@ -92,13 +95,15 @@ func WithBackend(b store.Backend) Option { return func(c *config) { c.backend = 
 func Open(path string, opts ...Option) (*Store, error) {
 	c := config{
 		now:     time.Now,
-		newID:   objectID,
 		newUUID: uuid.NewString,
 		log:     slog.New(slog.DiscardHandler),
 		sync:    store.SyncAlways,
 	}
 	for _, o := range opts {
 		o(&c)
+	}
+	if !c.idSet {
+		c.newID = newObjectIDs(c.now)
 	}
 	if c.now == nil || c.newID == nil || c.newUUID == nil || c.log == nil {
 		return nil, invalidf("", "flagstore: an option was given a nil value")
@@ -142,10 +147,6 @@ func (s *Store) Backend() store.Backend { return s.db }
 
 // nowMillis is the injected clock in Unix milliseconds.
 func (s *Store) nowMillis() int64 { return s.now().UnixMilli() }
-
-// objectID returns 24 random hex characters, the shape of LaunchDarkly's
-// account-scoped IDs.
-func objectID() string { return randomHex(12) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
