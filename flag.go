@@ -126,10 +126,7 @@ func (s *Store) createFlag(ctx context.Context, proj string, p FlagPost, clone s
 		if err := raiseFromFlagTomb(w, proj, &f); err != nil {
 			return err
 		}
-		if err := s.writeFlag(w, proj, nil, &f, 0); err != nil {
-			return err
-		}
-		it, err := getFlagItem(&w.rtx, proj, p.Key, &out)
+		raw, err := s.writeFlag(w, proj, nil, &f, 0)
 		if err != nil {
 			return err
 		}
@@ -137,12 +134,13 @@ func (s *Store) createFlag(ctx context.Context, proj string, p FlagPost, clone s
 		if err != nil {
 			return err
 		}
+		out = f
 		fillEnvNames(&out, names)
 		actions := []string{"createFlag"}
 		if src != nil {
 			actions = append(actions, "cloneFlag")
 		}
-		return s.recordFlag(w, proj, "created", &out, nil, it.Value, accessesOf(flagRes(proj, "*", out.Key), actions...))
+		return s.recordFlag(w, proj, "created", &out, nil, raw, accessesOf(flagRes(proj, "*", out.Key), actions...))
 	})
 	if err != nil {
 		return Flag{}, err // a refused call shows nothing
@@ -330,22 +328,20 @@ func (s *Store) modifyFlag(ctx context.Context, proj, key string, fn func(*wtx, 
 			}
 			return err
 		}
-		if err := s.writeFlag(w, proj, &before, &after, ver); err != nil {
-			return err
-		}
-		// Return what was stored (decoded JSON, cached by writeFlag), not
-		// after, which may hold the caller's own values and memory.
-		ait, err := getFlagItem(&w.rtx, proj, key, &out)
+		raw, err := s.writeFlag(w, proj, &before, &after, ver)
 		if err != nil {
 			return err
 		}
-		fillEnvNames(&out, names)
-		if out.Version == before.Version {
+		if raw == nil {
 			// Nothing changed, nothing to record; the result is still a
 			// read of the flag.
+			out = before
+			fillEnvNames(&out, names)
 			return s.authorizeView(w.ctx, &w.rtx, proj)
 		}
-		return s.recordFlag(w, proj, flagVerb(&before, &out), &out, bit.Value, ait.Value, flagAccesses(proj, &before, &out))
+		out = after
+		fillEnvNames(&out, names)
+		return s.recordFlag(w, proj, flagVerb(&before, &out), &out, bit.Value, raw, flagAccesses(proj, &before, &out))
 	})
 	if err != nil {
 		return Flag{}, err // a refused call shows nothing
@@ -438,35 +434,38 @@ func eachFlagUpdate(w *wtx, proj string, fn func(*Flag)) error {
 }
 
 // writeFlag normalises, validates and stores a flag (before is nil for a new
-// one), moving versions and keeping its index entries and references.
-func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) error {
+// one), moving versions and keeping its index entries and references. It
+// returns the stored document, or nil when after changes nothing. after is
+// then the stored flag: a copy of the store's own, shaped as decoding the
+// document gives, with the environment names the caller left in it.
+func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) ([]byte, error) {
 	// Work on memory of our own: the caller's callback may have put its
 	// own slices and values into after.
 	*after = cloneFlag(after)
 	if err := s.normaliseFlag(after); err != nil {
-		return err
+		return nil, err
 	}
 	if before != nil {
 		if err := checkFlagReadOnly(before, after); err != nil {
-			return err
+			return nil, err
 		}
 		if !s.moveFlagVersions(before, after) {
-			return nil
+			return nil, nil
 		}
 	}
 	if err := validateFlag(after); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.checkFlagRefs(&w.rtx, proj, before, after); err != nil {
-		return err
+		return nil, err
 	}
 	stored := stripNames(after)
 	raw, err := json.Marshal(stored)
 	if err != nil {
-		return newError(ErrInvalid, "cannot encode flag: %v", err)
+		return nil, newError(ErrInvalid, "cannot encode flag: %v", err)
 	}
 	if err := w.w.Put(flagKey(proj, after.Key), raw, ver); err != nil {
-		return err
+		return nil, err
 	}
 	// after is the caller-free copy normaliseFlag shaped like decoded JSON,
 	// so a deep copy of it is what decoding raw would give.
@@ -478,15 +477,17 @@ func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) 
 		oldEntry, oldRefs = flagEntry(before), flagRefs(proj, before)
 	}
 	if err := flagIndex(proj).reindex(w, oldEntry, flagEntry(after)); err != nil {
-		return err
+		return nil, err
 	}
 	if err := rewriteRefs(w, oldRefs, flagRefs(proj, after)); err != nil {
-		return err
+		return nil, err
 	}
 	if before != nil {
-		return s.reindexDependents(w, proj, before, after)
+		if err := s.reindexDependents(w, proj, before, after); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	return raw, nil
 }
 
 // stripNames returns a copy of f without the computed environment names,

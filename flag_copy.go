@@ -172,19 +172,19 @@ func (s *Store) CopyFlagConfig(ctx context.Context, proj, key string, c FlagCopy
 				dst.TrackEvents, dst.TrackEventsFallthrough = src.TrackEvents, src.TrackEventsFallthrough
 			}
 		}
-		if err := s.writeFlag(w, proj, &before, &after, bit.Version); err != nil {
-			return err
-		}
-		ait, err := getFlagItem(&w.rtx, proj, key, &out)
+		raw, err := s.writeFlag(w, proj, &before, &after, bit.Version)
 		if err != nil {
 			return err
 		}
-		fillEnvNames(&out, names)
-		if out.Version == before.Version {
+		if raw == nil {
+			out = before
+			fillEnvNames(&out, names)
 			return nil // nothing changed, nothing to record
 		}
+		out = after
+		fillEnvNames(&out, names)
 		return s.recordFlagTitled(w, proj, "copied", "configuration from "+names[c.Source.Key]+" to "+names[c.Target.Key],
-			&out, bit.Value, ait.Value, accesses)
+			&out, bit.Value, raw, accesses)
 	})
 	if err != nil {
 		return Flag{}, err // a refused call shows nothing

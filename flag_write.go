@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"unicode/utf8"
 )
 
 // normaliseFlag fills what a stored flag always has: derived kind, empty
@@ -75,7 +76,10 @@ func shapeFlagValues(f *Flag) error {
 		f.Experiments.Items[i] = v
 	}
 	shapeRollout := func(attr string, r *Rollout) error {
-		if r == nil || r.ExperimentAllocation == nil {
+		if r == nil || len(r.ExperimentAllocation) == 0 {
+			if r != nil {
+				r.ExperimentAllocation = nil // stored as absent, so read as nil
+			}
 			return nil
 		}
 		v, err := jsonShaped(r.ExperimentAllocation)
@@ -388,6 +392,25 @@ func sortedKeys(m map[string]bool) []string {
 // jsonEqual compares two values by their JSON encoding, so that numbers a
 // caller wrote as int compare equal to the float64 decoded from storage.
 func jsonEqual(a, b any) bool {
+	// The scalar fields most comparisons are about, without reflection.
+	switch x := a.(type) {
+	case bool:
+		if y, ok := b.(bool); ok {
+			return x == y
+		}
+	case int:
+		if y, ok := b.(int); ok {
+			return x == y
+		}
+	case string:
+		if y, ok := b.(string); ok && (x == y || utf8.ValidString(x) && utf8.ValidString(y)) {
+			return x == y // distinct valid strings encode differently
+		}
+	case []string:
+		if y, ok := b.([]string); ok && (x == nil) == (y == nil) && slices.Equal(x, y) {
+			return true
+		}
+	}
 	if reflect.DeepEqual(a, b) {
 		return true
 	}
@@ -434,7 +457,7 @@ func (s *Store) reindexDependents(w *wtx, proj string, before, after *Flag) erro
 				p.Variation = newIndex[p.Variation]
 			}
 		}
-		if err := s.writeFlag(w, proj, &db, &da, ver); err != nil {
+		if _, err := s.writeFlag(w, proj, &db, &da, ver); err != nil {
 			return err
 		}
 	}

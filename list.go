@@ -3,6 +3,7 @@ package flagstore
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -66,6 +67,12 @@ type entryOf struct {
 	archived bool
 }
 
+// same reports whether e and o give the same index keys and names.
+func (e *entryOf) same(o *entryOf) bool {
+	return e.key == o.key && e.name == o.name && e.created == o.created &&
+		e.archived == o.archived && slices.Equal(e.tags, o.tags)
+}
+
 func (ix index) base() string { return "x/" + ix.coll + sep + ix.scope + sep }
 
 func (e entryOf) view() string {
@@ -109,6 +116,9 @@ func (ix index) keys(e entryOf) (entries, counters []string) {
 // reindex moves e's index entries and counters from old to new within w. A
 // nil old means the document is new; a nil new means it is being deleted.
 func (ix index) reindex(w *wtx, old, new *entryOf) error {
+	if old != nil && new != nil && old.same(new) {
+		return nil // most updates: the same keys and counters
+	}
 	var oldE, oldC, newE, newC []string
 	if old != nil {
 		oldE, oldC = ix.keys(*old)
