@@ -128,11 +128,13 @@ func accessesOf(resource string, actions ...string) []Access {
 
 // flagAccesses lists what a flag update did: flag-wide actions on the flag
 // in every environment (env/*), targeting actions in their environment.
+// after is the stored result, so a configuration whose version did not
+// move did not change, and is not compared.
 func flagAccesses(proj string, before, after *Flag) []Access {
 	out := accessesOf(flagRes(proj, "*", after.Key), changedActions(flagFieldActions, before, after)...)
 	for _, env := range slices.Sorted(maps.Keys(after.Environments)) {
 		b, a := before.Environments[env], after.Environments[env]
-		if b == nil || a == nil {
+		if b == nil || a == nil || a.Version == b.Version {
 			continue
 		}
 		out = append(out, accessesOf(flagRes(proj, env, after.Key), changedActions(flagConfigFieldActions, b, a)...)...)
@@ -206,10 +208,6 @@ func (s *Store) record(w *wtx, c change) error {
 	if c.titleExtra != "" {
 		e.TitleVerb += " " + c.titleExtra
 	}
-	snap, err := snapshots(c.before, c.after)
-	if err != nil {
-		return err
-	}
 	seq, err := nextAuditSeq(&w.rtx)
 	if err != nil {
 		return err
@@ -221,7 +219,7 @@ func (s *Store) record(w *wtx, c change) error {
 	if err := w.w.Put(auditIDPrefix+e.ID, []byte(key), store.Absent); err != nil {
 		return err
 	}
-	if err := w.w.Put(auditSnapPrefix+e.ID, encodeSnapshots(snap), store.Absent); err != nil {
+	if err := s.putSnapshots(w, auditSnapPrefix+e.ID, c.before, c.after); err != nil {
 		return err
 	}
 	w.entries = append(w.entries, e.ID)

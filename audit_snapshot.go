@@ -5,7 +5,9 @@ import (
 	"compress/flate"
 	"encoding/json"
 	"io"
+	"slices"
 
+	"github.com/flagstore/flagstore/store"
 	"github.com/klauspost/compress/s2"
 )
 
@@ -20,22 +22,13 @@ import (
 // (its first block would have the reserved type 3), and still decode.
 const snapS2 = 0xff
 
-// snapshots encodes an entry's before and after versions as one JSON
-// object. Values already encoded (json.RawMessage, such as a flag's stored
-// bytes) are spliced in as they are, which keeps a write's audit cost low.
-func snapshots(before, after any) ([]byte, error) {
-	enc := func(v any) (json.RawMessage, error) {
-		if raw, ok := v.(json.RawMessage); ok {
-			return raw, nil
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, newError(ErrInternal, "audit: %v", err)
-		}
-		return b, nil
-	}
-	buf := make([]byte, 1, 64+rawLen(before)+rawLen(after))
-	buf[0] = '{'
+// appendSnapshots appends an entry's before and after versions to buf as
+// one JSON object. Values already encoded (json.RawMessage, such as a
+// flag's stored bytes) are spliced in as they are, which keeps a write's
+// audit cost low.
+func appendSnapshots(buf []byte, before, after any) ([]byte, error) {
+	buf = append(buf, '{')
+	first := true
 	for _, part := range []struct {
 		name string
 		v    any
@@ -43,32 +36,49 @@ func snapshots(before, after any) ([]byte, error) {
 		if part.v == nil {
 			continue
 		}
-		b, err := enc(part.v)
-		if err != nil {
-			return nil, err
+		raw, ok := part.v.(json.RawMessage)
+		if !ok {
+			var err error
+			if raw, err = json.Marshal(part.v); err != nil {
+				return nil, newError(ErrInternal, "audit: %v", err)
+			}
 		}
-		if len(buf) > 1 {
+		if !first {
 			buf = append(buf, ',')
 		}
+		first = false
 		buf = append(buf, '"')
 		buf = append(buf, part.name...)
 		buf = append(buf, '"', ':')
-		buf = append(buf, b...)
+		buf = append(buf, raw...)
 	}
 	return append(buf, '}'), nil
 }
 
-// rawLen is the length of v if it is already encoded, else 0.
-func rawLen(v any) int {
-	raw, _ := v.(json.RawMessage)
-	return len(raw)
+// appendEncoded appends the stored form of snap (the output of
+// appendSnapshots) to dst.
+func appendEncoded(dst, snap []byte) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, 1+s2.MaxEncodedLen(len(snap)))
+	dst = append(dst, snapS2)
+	return dst[:n+1+len(s2.Encode(dst[n+1:cap(dst)], snap))]
 }
 
-// encodeSnapshots compresses the output of snapshots for storage.
-func encodeSnapshots(snap []byte) []byte {
-	out := make([]byte, 1+s2.MaxEncodedLen(len(snap)))
-	out[0] = snapS2
-	return out[:1+len(s2.Encode(out[1:], snap))]
+// putSnapshots stores an entry's before and after versions at key. Its
+// scratch buffers come from a pool of the store's: Put copies the value.
+func (s *Store) putSnapshots(w *wtx, key string, before, after any) error {
+	bufs, _ := s.snapBufs.Get().(*[2][]byte)
+	if bufs == nil {
+		bufs = new([2][]byte)
+	}
+	defer s.snapBufs.Put(bufs)
+	snap, err := appendSnapshots(bufs[0][:0], before, after)
+	if err != nil {
+		return err
+	}
+	enc := appendEncoded(bufs[1][:0], snap)
+	bufs[0], bufs[1] = snap, enc
+	return w.w.Put(key, enc, store.Absent)
 }
 
 // decodeSnapshots decompresses stored snapshots into e's version fields.

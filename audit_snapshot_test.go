@@ -15,7 +15,7 @@ import (
 // deflate streams that earlier stores wrote; anything else is corrupt.
 func TestAuditSnapshot_StoredForms(t *testing.T) {
 	t.Parallel()
-	snap, err := snapshots(json.RawMessage(`{"v":1}`), json.RawMessage(`{"v":2}`))
+	snap, err := appendSnapshots(nil, json.RawMessage(`{"v":1}`), json.RawMessage(`{"v":2}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,9 +31,9 @@ func TestAuditSnapshot_StoredForms(t *testing.T) {
 		stored []byte
 		ok     bool
 	}{
-		{"s2", encodeSnapshots(snap), true},
+		{"s2", appendEncoded(nil, snap), true},
 		{"deflate", deflated.Bytes(), true},
-		{"truncated s2", encodeSnapshots(snap)[:4], false},
+		{"truncated s2", appendEncoded(nil, snap)[:4], false},
 		{"not compressed", snap, false},
 		{"empty", nil, false},
 	} {
@@ -68,7 +68,7 @@ func TestAuditSnapshot_DeflatedEntryReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, _ := snapshots(want.PreviousVersion, want.CurrentVersion)
+	snap, _ := appendSnapshots(nil, want.PreviousVersion, want.CurrentVersion)
 	var deflated bytes.Buffer
 	w, _ := flate.NewWriter(&deflated, flate.BestSpeed)
 	_, _ = w.Write(snap)

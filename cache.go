@@ -2,7 +2,10 @@ package flagstore
 
 import (
 	"bytes"
+	"encoding/json"
 	"sync"
+
+	"github.com/flagstore/flagstore/store"
 )
 
 // docCache keeps decoded documents keyed by their store key and validated by
@@ -65,4 +68,26 @@ func (c *docCache[T]) drop(key string) {
 	c.mu.Lock()
 	delete(c.m, key)
 	c.mu.Unlock()
+}
+
+// getCached reads the document at key into v through c: when c holds the
+// decoding of the bytes stored now, v gets a clone of it and the JSON
+// decode is skipped; otherwise v is decoded and c remembers a clone.
+func getCached[T any](r *rtx, c *docCache[T], clone func(*T) T, key string, v *T) (store.Item, error) {
+	it, err := r.tx.Get(key)
+	if err != nil {
+		return store.Item{}, err
+	}
+	if d, ok := c.get(key, it.Value); ok {
+		*v = clone(d)
+		return it, nil
+	}
+	var zero T
+	*v = zero
+	if err := json.Unmarshal(it.Value, v); err != nil {
+		return store.Item{}, newError(ErrInternal, "corrupt document at %s: %v", key, err)
+	}
+	cp := clone(v)
+	c.put(key, it.Value, &cp)
+	return it, nil
 }

@@ -104,6 +104,23 @@ func cloneInt(p *int) *int {
 }
 
 // cloneSegment returns a deep copy of s.
+func cloneProject(p *Project) Project {
+	c := *p
+	c.Tags = slices.Clone(p.Tags)
+	if a := p.DefaultClientSideAvailability; a != nil {
+		ac := *a
+		c.DefaultClientSideAvailability = &ac
+	}
+	if p.Environments != nil {
+		c.Environments = make([]Environment, len(p.Environments))
+		for i, e := range p.Environments {
+			e.Tags = slices.Clone(e.Tags)
+			c.Environments[i] = e
+		}
+	}
+	return c
+}
+
 func cloneSegment(s *Segment) Segment {
 	c := *s
 	c.Tags = slices.Clone(s.Tags)

@@ -82,3 +82,23 @@ func TestCloneSegment_SharesNothing(t *testing.T) {
 		t.Fatalf("mutating the clone changed the original:\n%s\n%s", got, want)
 	}
 }
+
+func TestCloneProject_SharesNothing(t *testing.T) {
+	t.Parallel()
+	orig := Project{Key: "p", Tags: []string{"t"},
+		DefaultClientSideAvailability: &ClientSideAvailability{UsingMobileKey: true},
+		Environments:                  []Environment{{Key: "e", Tags: []string{"u"}}}}
+	want, _ := json.Marshal(orig)
+	c := cloneProject(&orig)
+	if got, _ := json.Marshal(c); string(got) != string(want) {
+		t.Fatalf("clone differs:\n%s\n%s", got, want)
+	}
+	c.Tags[0], c.Environments[0].Tags[0], c.Environments[0].Key = "x", "x", "x"
+	c.DefaultClientSideAvailability.UsingEnvironmentID = true
+	if got, _ := json.Marshal(orig); string(got) != string(want) {
+		t.Fatalf("mutating the clone changed the original:\n%s\n%s", got, want)
+	}
+	if cloneProject(&Project{}).Environments != nil {
+		t.Fatal("a project without environments gained an empty list")
+	}
+}

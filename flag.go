@@ -207,25 +207,14 @@ func getFlag(r *rtx, proj, key string, f *Flag) (uint64, error) {
 // getFlagItem is getFlag that also returns the stored item, whose bytes
 // the audit log records as they are.
 func getFlagItem(r *rtx, proj, key string, f *Flag) (store.Item, error) {
-	k := flagKey(proj, key)
-	it, err := r.tx.Get(k)
-	if err != nil {
+	it, err := getCached(r, r.flags, cloneFlag, flagKey(proj, key), f)
+	if errors.Is(err, store.ErrNotFound) {
 		if _, perr := getProject(r, proj, &Project{}); perr != nil {
 			return store.Item{}, perr
 		}
-		return store.Item{}, notFoundOr(err, "Unknown flag %q in project %q", key, proj)
+		return store.Item{}, notFoundf("Unknown flag %q in project %q", key, proj)
 	}
-	if d, ok := r.flags.get(k, it.Value); ok {
-		*f = cloneFlag(d)
-		return it, nil
-	}
-	*f = Flag{}
-	if err := json.Unmarshal(it.Value, f); err != nil {
-		return store.Item{}, newError(ErrInternal, "corrupt document at %s: %v", k, err)
-	}
-	c := cloneFlag(f)
-	r.flags.put(k, it.Value, &c)
-	return it, nil
+	return it, err
 }
 
 // readFlagInto reads a flag as callers see it: with each configuration's

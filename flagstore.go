@@ -35,6 +35,10 @@ type Store struct {
 	newUUID func() string
 	log     *slog.Logger
 	flags   *docCache[Flag]
+	// projects caches decoded projects, as flags does flags.
+	projects *docCache[Project]
+	// snapBufs pools the scratch buffers of audit snapshots.
+	snapBufs sync.Pool
 	// tokens caches decoded tokens and records their use.
 	tokens tokenRuntime
 	// jobs is the background job: expiring targets, flag requests.
@@ -48,8 +52,12 @@ type Store struct {
 	closeErr  error
 }
 
-// flagCacheSize bounds how many decoded flags the store keeps.
-const flagCacheSize = 10_000
+// flagCacheSize and projectCacheSize bound how many decoded flags and
+// projects the store keeps.
+const (
+	flagCacheSize    = 10_000
+	projectCacheSize = 1_000
+)
 
 // Option configures a Store at Open.
 type Option func(*config)
@@ -124,7 +132,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db = b
 	}
 	st := &Store{db: db, now: c.now, newID: c.newID, newUUID: c.newUUID, log: c.log,
-		flags: newDocCache[Flag](flagCacheSize), hooks: hooks}
+		flags: newDocCache[Flag](flagCacheSize), projects: newDocCache[Project](projectCacheSize), hooks: hooks}
 	st.sdk = newSDKHub(st)
 	return startJobs(withOwner(st)) // a new store starts with its owner member (member.go)
 }
@@ -174,7 +182,7 @@ func (s *Store) view(ctx context.Context, fn func(*rtx) error) (err error) {
 	if err := refuseEnvironmentPrincipal(ctx); err != nil {
 		return err
 	}
-	err = s.db.View(ctx, func(tx store.ReadTx) error { return fn(&rtx{tx: tx, flags: s.flags}) })
+	err = s.db.View(ctx, func(tx store.ReadTx) error { return fn(&rtx{tx: tx, flags: s.flags, projects: s.projects}) })
 	return storeErr(err)
 }
 
@@ -187,7 +195,7 @@ func (s *Store) update(ctx context.Context, fn func(*wtx) error) (err error) {
 	}
 	outbox := false
 	err = s.db.Update(ctx, func(tx store.WriteTx) error {
-		w := &wtx{rtx: rtx{tx: tx, flags: s.flags}, w: tx, ctx: ctx}
+		w := &wtx{rtx: rtx{tx: tx, flags: s.flags, projects: s.projects}, w: tx, ctx: ctx}
 		if err := fn(w); err != nil {
 			return err
 		}

@@ -109,11 +109,11 @@ func (s *Store) GetProject(ctx context.Context, key string) (Project, error) {
 }
 
 func getProject(r *rtx, key string, p *Project) (uint64, error) {
-	v, err := r.get(projectKey(key), p)
+	it, err := getCached(r, r.projects, cloneProject, projectKey(key), p)
 	if err != nil {
 		return 0, notFoundOr(err, "Unknown project %q", key)
 	}
-	return v, nil
+	return it.Version, nil
 }
 
 // ListProjects lists projects, by default oldest first.

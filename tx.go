@@ -49,8 +49,9 @@ const (
 
 // rtx is a read transaction with JSON helpers.
 type rtx struct {
-	tx    store.ReadTx
-	flags *docCache[Flag]
+	tx       store.ReadTx
+	flags    *docCache[Flag]
+	projects *docCache[Project]
 }
 
 // get decodes the document at key into v and returns its store version; a

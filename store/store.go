@@ -80,7 +80,7 @@ type WriteTx interface {
 	ReadTx
 	// Put stores value at key if the key's current version equals expect
 	// (Absent: the key must not exist; Any: unconditional). Otherwise it
-	// returns ErrConflict.
+	// returns ErrConflict. Put copies value: the caller may reuse it.
 	Put(key string, value []byte, expect uint64) error
 	// Delete removes key if its current version equals expect (Any:
 	// unconditional, and a missing key is no error). A missing key with a
