@@ -181,9 +181,10 @@ func (s *Store) moveFlagVersions(before, after *Flag) bool {
 	changed := !jsonEqual(top(before), top(after))
 	envChanged := make(map[string]bool, len(after.Environments))
 	for k, a := range after.Environments {
-		bc, ac := *before.Environments[k], *a
-		bc.EnvironmentName, ac.EnvironmentName = "", ""
-		envChanged[k] = !jsonEqual(&bc, &ac)
+		b := before.Environments[k]
+		// A changed targeting field settles it without encoding both
+		// configurations; the whole comparison catches the other fields.
+		envChanged[k] = len(changedActions(flagConfigFieldActions, b, a)) > 0 || !sameConfig(b, a)
 		changed = changed || envChanged[k]
 	}
 	if !changed {
@@ -213,6 +214,14 @@ func (s *Store) moveFlagVersions(before, after *Flag) bool {
 	}
 	after.Version = before.Version + 1
 	return true
+}
+
+// sameConfig reports whether two configurations encode alike, ignoring
+// the environment name, which is not stored.
+func sameConfig(b, a *FlagConfig) bool {
+	bc, ac := *b, *a
+	bc.EnvironmentName, ac.EnvironmentName = "", ""
+	return jsonEqual(&bc, &ac)
 }
 
 // checkFlagRefs checks what a flag refers to: prerequisite flags exist, are

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // weightTotal is 100% in a rollout's thousandths of a percent.
@@ -484,6 +485,16 @@ func checkIndex(attribute string, idx, n int) *Error {
 // typed maps, structs) classify and compare like decoded JSON. It returns
 // the decoded value and its canonical encoding (object keys sorted).
 func normalJSON(v any) (any, []byte, error) {
+	switch x := v.(type) {
+	case bool, float64:
+		b, err := json.Marshal(x) // a float64 encodes as the shortest form that decodes to itself
+		return x, b, err
+	case string:
+		if utf8.ValidString(x) {
+			b, err := json.Marshal(x)
+			return x, b, err
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, nil, err

@@ -1,6 +1,7 @@
 package flagstore
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
@@ -475,5 +476,25 @@ func TestValidContextKind(t *testing.T) {
 			}
 			checkInvalid(t, validContextKind("contextKind", tt.kind), attr)
 		})
+	}
+}
+
+// normalJSON's shortcuts for scalars give what the round trip through
+// encoding and decoding gives.
+func TestNormalJSON_ScalarsAsTheRoundTrip(t *testing.T) {
+	t.Parallel()
+	roundTrip := func(v any) (any, string) {
+		b, _ := json.Marshal(v)
+		var d any
+		_ = json.Unmarshal(b, &d)
+		b, _ = json.Marshal(d)
+		return d, string(b)
+	}
+	for _, v := range []any{true, false, 1.5, 1e21, 0.1, -0.0, "é", "a\xffb", "<&>", 3, nil, []any{1.0}, map[string]any{"a": "b"}} {
+		d, canon, err := normalJSON(v)
+		wd, wcanon := roundTrip(v)
+		if err != nil || string(canon) != wcanon || jsonFamily(d) != jsonFamily(wd) {
+			t.Errorf("normalJSON(%#v) = %#v, %s, %v; the round trip gives %#v, %s", v, d, canon, err, wd, wcanon)
+		}
 	}
 }
