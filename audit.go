@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/flagstore/flagstore/internal/resource"
@@ -164,12 +163,14 @@ type change struct {
 	self *resource.Part
 }
 
-// Audit key space: a/{date:016x}/{seq:016x} holds an entry, ai/{id} points
-// at it. seq orders entries of the same millisecond in commit order.
+// Audit key space: a/{date:016x}/{seq:016x} holds an entry with its
+// snapshots (audit_record.go), ai/{id} points at it. seq orders entries of
+// the same millisecond in commit order. as/{id} holds the snapshots of
+// entries written before they moved into the entry.
 const (
 	auditPrefix     = "a/"
 	auditIDPrefix   = "ai/"
-	auditSnapPrefix = "as/" // as/{id}: the entry's snapshots (audit_snapshot.go)
+	auditSnapPrefix = "as/"
 )
 
 func auditKey(date int64, seq uint64) string {
@@ -208,35 +209,19 @@ func (s *Store) record(w *wtx, c change) error {
 	if c.titleExtra != "" {
 		e.TitleVerb += " " + c.titleExtra
 	}
-	seq, err := nextAuditSeq(&w.rtx)
+	seq, err := auditSeq(w)
 	if err != nil {
 		return err
 	}
 	key := auditKey(now, seq)
-	if err := w.put(key, &e, store.Absent); err != nil {
+	if err := s.putEntry(w, key, &e, c.before, c.after); err != nil {
 		return err
 	}
 	if err := w.w.Put(auditIDPrefix+e.ID, []byte(key), store.Absent); err != nil {
 		return err
 	}
-	if err := s.putSnapshots(w, auditSnapPrefix+e.ID, c.before, c.after); err != nil {
-		return err
-	}
 	w.entries = append(w.entries, e.ID)
 	return s.enqueueWebhooks(w, &e, self)
-}
-
-// nextAuditSeq is one more than the greatest sequence number in the log, so
-// entries written in the same millisecond keep their commit order.
-func nextAuditSeq(r *rtx) (uint64, error) {
-	var last uint64
-	err := r.tx.ScanReverse(auditPrefix, "", func(it store.Item) bool {
-		if i := strings.LastIndexByte(it.Key, '/'); i >= 0 {
-			last, _ = strconv.ParseUint(it.Key[i+1:], 16, 64)
-		}
-		return false
-	})
-	return last + 1, err
 }
 
 // actorName is how a title names who acted.
@@ -324,7 +309,7 @@ func (s *Store) scanAudit(ctx context.Context, before, after int64, fn func(*Aud
 		var ferr error
 		err := r.tx.ScanReverse(auditPrefix, from, func(it store.Item) bool {
 			var e AuditEntry
-			if err := json.Unmarshal(it.Value, &e); err != nil {
+			if err := decodeEntry(it.Value, &e); err != nil {
 				ferr = newError(ErrInternal, "corrupt audit entry %s", it.Key)
 				return false
 			}
@@ -352,14 +337,22 @@ func (s *Store) GetAuditEntry(ctx context.Context, id string) (AuditEntry, error
 		if err != nil {
 			return notFoundOr(err, "Unknown audit log entry %q", id)
 		}
-		if _, err := r.get(string(it.Value), &e); err != nil {
-			return notFoundOr(err, "Unknown audit log entry %q", id)
-		}
-		it, err = r.tx.Get(auditSnapPrefix + id)
+		it, err = r.tx.Get(string(it.Value))
 		if err != nil {
 			return notFoundOr(err, "Unknown audit log entry %q", id)
 		}
-		if err := decodeSnapshots(it.Value, &e); err != nil {
+		if err := decodeEntry(it.Value, &e); err != nil {
+			return newError(ErrInternal, "corrupt audit entry %s", it.Key)
+		}
+		_, snap := splitEntry(it.Value)
+		if snap == nil {
+			it, err := r.tx.Get(auditSnapPrefix + id)
+			if err != nil {
+				return notFoundOr(err, "Unknown audit log entry %q", id)
+			}
+			snap = it.Value
+		}
+		if err := decodeSnapshots(snap, &e); err != nil {
 			return err
 		}
 		e.fillTitles()

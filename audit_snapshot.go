@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 
-	"github.com/flagstore/flagstore/store"
 	"github.com/klauspost/compress/s2"
 )
 
@@ -62,23 +61,6 @@ func appendEncoded(dst, snap []byte) []byte {
 	dst = slices.Grow(dst, 1+s2.MaxEncodedLen(len(snap)))
 	dst = append(dst, snapS2)
 	return dst[:n+1+len(s2.Encode(dst[n+1:cap(dst)], snap))]
-}
-
-// putSnapshots stores an entry's before and after versions at key. Its
-// scratch buffers come from a pool of the store's: Put copies the value.
-func (s *Store) putSnapshots(w *wtx, key string, before, after any) error {
-	bufs, _ := s.snapBufs.Get().(*[2][]byte)
-	if bufs == nil {
-		bufs = new([2][]byte)
-	}
-	defer s.snapBufs.Put(bufs)
-	snap, err := appendSnapshots(bufs[0][:0], before, after)
-	if err != nil {
-		return err
-	}
-	enc := appendEncoded(bufs[1][:0], snap)
-	bufs[0], bufs[1] = snap, enc
-	return w.w.Put(key, enc, store.Absent)
 }
 
 // decodeSnapshots decompresses stored snapshots into e's version fields.

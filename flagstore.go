@@ -37,8 +37,8 @@ type Store struct {
 	flags   *docCache[Flag]
 	// projects caches decoded projects, as flags does flags.
 	projects *docCache[Project]
-	// snapBufs pools the scratch buffers of audit snapshots.
-	snapBufs sync.Pool
+	// entryBufs pools the scratch buffers of audit entries.
+	entryBufs sync.Pool
 	// tokens caches decoded tokens and records their use.
 	tokens tokenRuntime
 	// jobs is the background job: expiring targets, flag requests.

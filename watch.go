@@ -2,7 +2,6 @@ package flagstore
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	"github.com/flagstore/flagstore/store"
@@ -27,22 +26,16 @@ func (s *Store) Watch(ctx context.Context, fn func(Change)) error {
 		return err
 	}
 	_, err := s.db.Subscribe(ctx, func(c store.Commit) {
-		snaps := map[string][]byte{}
-		for _, op := range c.Ops {
-			if id, ok := strings.CutPrefix(op.Key, auditSnapPrefix); ok && op.After != nil {
-				snaps[id] = op.After
-			}
-		}
 		for _, op := range c.Ops {
 			if !strings.HasPrefix(op.Key, auditPrefix) || op.Before != nil || op.After == nil {
 				continue
 			}
 			var e AuditEntry
-			if err := json.Unmarshal(op.After, &e); err != nil {
+			if err := decodeEntry(op.After, &e); err != nil {
 				s.log.Error("watch: undecodable audit entry", "key", op.Key, "err", err)
 				continue
 			}
-			if snap, ok := snaps[e.ID]; ok {
+			if _, snap := splitEntry(op.After); snap != nil {
 				if err := decodeSnapshots(snap, &e); err != nil {
 					s.log.Error("watch: undecodable audit snapshot", "id", e.ID, "err", err)
 				}
