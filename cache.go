@@ -74,20 +74,29 @@ func (c *docCache[T]) drop(key string) {
 // decoding of the bytes stored now, v gets a clone of it and the JSON
 // decode is skipped; otherwise v is decoded and c remembers a clone.
 func getCached[T any](r *rtx, c *docCache[T], clone func(*T) T, key string, v *T) (store.Item, error) {
-	it, err := r.tx.Get(key)
+	d, it, err := peekCached(r, c, clone, key)
 	if err != nil {
 		return store.Item{}, err
 	}
-	if d, ok := c.get(key, it.Value); ok {
-		*v = clone(d)
-		return it, nil
+	*v = clone(d)
+	return it, nil
+}
+
+// peekCached is getCached for callers that only read: it returns the
+// cache's own decoding, which must not be changed, and saves the clone.
+func peekCached[T any](r *rtx, c *docCache[T], clone func(*T) T, key string) (*T, store.Item, error) {
+	it, err := r.tx.Get(key)
+	if err != nil {
+		return nil, store.Item{}, err
 	}
-	var zero T
-	*v = zero
+	if d, ok := c.get(key, it.Value); ok {
+		return d, it, nil
+	}
+	v := new(T)
 	if err := json.Unmarshal(it.Value, v); err != nil {
-		return store.Item{}, newError(ErrInternal, "corrupt document at %s: %v", key, err)
+		return nil, store.Item{}, newError(ErrInternal, "corrupt document at %s: %v", key, err)
 	}
 	cp := clone(v)
 	c.put(key, it.Value, &cp)
-	return it, nil
+	return v, it, nil
 }

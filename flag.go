@@ -207,14 +207,25 @@ func getFlag(r *rtx, proj, key string, f *Flag) (uint64, error) {
 // getFlagItem is getFlag that also returns the stored item, whose bytes
 // the audit log records as they are.
 func getFlagItem(r *rtx, proj, key string, f *Flag) (store.Item, error) {
-	it, err := getCached(r, r.flags, cloneFlag, flagKey(proj, key), f)
+	d, it, err := peekFlagItem(r, proj, key)
+	if err != nil {
+		return store.Item{}, err
+	}
+	*f = cloneFlag(d)
+	return it, nil
+}
+
+// peekFlagItem is getFlagItem for callers that only read the flag: it is
+// the cache's own, and must not be changed.
+func peekFlagItem(r *rtx, proj, key string) (*Flag, store.Item, error) {
+	d, it, err := peekCached(r, r.flags, cloneFlag, flagKey(proj, key))
 	if errors.Is(err, store.ErrNotFound) {
 		if _, perr := getProject(r, proj, &Project{}); perr != nil {
-			return store.Item{}, perr
+			return nil, store.Item{}, perr
 		}
-		return store.Item{}, notFoundf("Unknown flag %q in project %q", key, proj)
+		return nil, store.Item{}, notFoundf("Unknown flag %q in project %q", key, proj)
 	}
-	return it, err
+	return d, it, err
 }
 
 // readFlagInto reads a flag as callers see it: with each configuration's
@@ -297,13 +308,11 @@ var errDeleteFlag = errors.New("delete the flag")
 func (s *Store) modifyFlag(ctx context.Context, proj, key string, fn func(*wtx, *Flag) error) (Flag, error) {
 	var out Flag
 	err := s.update(ctx, func(w *wtx) error {
-		var before Flag
-		bit, err := getFlagItem(&w.rtx, proj, key, &before)
+		before, bit, err := peekFlagItem(&w.rtx, proj, key) // read only
 		if err != nil {
 			return err
 		}
-		ver := bit.Version
-		after := cloneFlag(&before)
+		after := cloneFlag(before)
 		names, err := envNames(&w.rtx, proj)
 		if err != nil {
 			return err
@@ -311,26 +320,26 @@ func (s *Store) modifyFlag(ctx context.Context, proj, key string, fn func(*wtx, 
 		fillEnvNames(&after, names)
 		if err := fn(w, &after); err != nil {
 			if errors.Is(err, errDeleteFlag) {
-				out = before
+				out = cloneFlag(before)
 				fillEnvNames(&out, names)
 				return s.deleteFlagIn(w, proj, key)
 			}
 			return err
 		}
-		raw, err := s.writeFlag(w, proj, &before, &after, ver)
+		raw, err := s.writeFlag(w, proj, before, &after, bit.Version)
 		if err != nil {
 			return err
 		}
 		if raw == nil {
 			// Nothing changed, nothing to record; the result is still a
 			// read of the flag.
-			out = before
+			out = cloneFlag(before)
 			fillEnvNames(&out, names)
 			return s.authorizeView(w.ctx, &w.rtx, proj)
 		}
 		out = after
 		fillEnvNames(&out, names)
-		return s.recordFlag(w, proj, flagVerb(&before, &out), &out, bit.Value, raw, flagAccesses(proj, &before, &out))
+		return s.recordFlag(w, proj, flagVerb(before, &out), &out, bit.Value, raw, flagAccesses(proj, before, &out))
 	})
 	if err != nil {
 		return Flag{}, err // a refused call shows nothing
@@ -423,10 +432,11 @@ func eachFlagUpdate(w *wtx, proj string, fn func(*Flag)) error {
 }
 
 // writeFlag normalises, validates and stores a flag (before is nil for a new
-// one), moving versions and keeping its index entries and references. It
-// returns the stored document, or nil when after changes nothing. after is
-// then the stored flag: a copy of the store's own, shaped as decoding the
-// document gives, with the environment names the caller left in it.
+// one; writeFlag only reads it), moving versions and keeping its index
+// entries and references. It returns the stored document, or nil when
+// after changes nothing. after is then the stored flag, a copy of the
+// store's own, shaped as decoding the document gives: without environment
+// names, which are not stored.
 func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) ([]byte, error) {
 	// Work on memory of our own: the caller's callback may have put its
 	// own slices and values into after.
@@ -448,8 +458,12 @@ func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) 
 	if err := s.checkFlagRefs(&w.rtx, proj, before, after); err != nil {
 		return nil, err
 	}
-	stored := stripNames(after)
-	raw, err := json.Marshal(stored)
+	for _, c := range after.Environments {
+		if c != nil {
+			c.EnvironmentName = ""
+		}
+	}
+	raw, err := json.Marshal(after)
 	if err != nil {
 		return nil, newError(ErrInvalid, "cannot encode flag: %v", err)
 	}
@@ -458,7 +472,7 @@ func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) 
 	}
 	// after is the caller-free copy normaliseFlag shaped like decoded JSON,
 	// so a deep copy of it is what decoding raw would give.
-	c := cloneFlag(stored)
+	c := cloneFlag(after)
 	w.flags.put(flagKey(proj, after.Key), raw, &c)
 	var oldEntry *entryOf
 	var oldRefs map[string]bool
@@ -477,23 +491,6 @@ func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) 
 		}
 	}
 	return raw, nil
-}
-
-// stripNames returns a copy of f without the computed environment names,
-// which are never stored.
-func stripNames(f *Flag) *Flag {
-	c := *f
-	c.Environments = make(map[string]*FlagConfig, len(f.Environments))
-	for k, v := range f.Environments {
-		if v == nil {
-			c.Environments[k] = nil
-			continue
-		}
-		cc := *v
-		cc.EnvironmentName = ""
-		c.Environments[k] = &cc
-	}
-	return &c
 }
 
 // recordFlag writes the audit entry of a flag change; before and after are

@@ -1,6 +1,7 @@
 package flagstore
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 )
@@ -78,5 +79,80 @@ func TestUpdateFlag_ReturnsTheStoredFlag(t *testing.T) {
 				t.Fatalf("UpdateFlag returned\n%#v\nbut a read gives\n%#v", got, want)
 			}
 		})
+	}
+}
+
+// Writes read the cached flag in place: none of them may change it, so
+// every cached decoding still encodes as the bytes it was decoded from.
+func TestFlagCache_WritesLeaveEntriesIntact(t *testing.T) {
+	t.Parallel()
+	st, _ := fxSetup(t)
+	fxCreate(t, st, "dep", fxPost("dep"))
+	fxCreate(t, st, "f", FlagPost{Variations: []Variation{{Value: "a"}, {Value: "b"}, {Value: "c"}}})
+	ctx := t.Context()
+	writes := []func() error{
+		func() error {
+			_, err := st.UpdateFlag(ctx, fxProj, "f", func(f *Flag) error {
+				f.Environments["test"].Rules = []Rule{fxRule(2, "@x")}
+				f.Environments["test"].Prerequisites = []Prerequisite{{Key: "dep", Variation: 1}}
+				return nil
+			})
+			return err
+		},
+		func() error { // refused: a bad index, after changing much
+			_, err := st.UpdateFlag(ctx, fxProj, "f", func(f *Flag) error {
+				f.Name, f.Tags = "renamed", []string{"t"}
+				f.Environments["production"].Fallthrough.Variation = intPtr(9)
+				return nil
+			})
+			if err == nil {
+				t.Error("a bad fallthrough was accepted")
+			}
+			return nil
+		},
+		func() error { // refused late: the prerequisite does not exist
+			_, err := st.UpdateFlag(ctx, fxProj, "f", func(f *Flag) error {
+				f.Environments["production"].Prerequisites = []Prerequisite{{Key: "nope", Variation: 0}}
+				return nil
+			})
+			if err == nil {
+				t.Error("a missing prerequisite was accepted")
+			}
+			return nil
+		},
+		func() error { // a dry run goes all the way, then rolls back
+			_, err := st.UpdateFlag(WithDryRun(ctx), fxProj, "f", func(f *Flag) error {
+				f.Environments["production"].On = true
+				return nil
+			})
+			return err
+		},
+		func() error { // no change
+			_, err := st.UpdateFlag(ctx, fxProj, "f", func(*Flag) error { return nil })
+			return err
+		},
+		func() error { // variations move under a dependent
+			_, err := st.UpdateFlag(ctx, fxProj, "dep", func(f *Flag) error {
+				f.Variations[0], f.Variations[1] = f.Variations[1], f.Variations[0]
+				return nil
+			})
+			return err
+		},
+		func() error { _, err := st.ArchiveFlag(ctx, fxProj, "f"); return err },
+		func() error { return st.DeleteFlag(ctx, fxProj, "f") },
+	}
+	for i, write := range writes {
+		fxGet(t, st, "f") // cache both flags' current bytes
+		fxGet(t, st, "dep")
+		if err := write(); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		st.flags.mu.Lock()
+		for key, e := range st.flags.m {
+			if got, _ := json.Marshal(e.doc); string(got) != string(e.raw) {
+				t.Errorf("write %d changed the cached %s:\n%s\nwas decoded from\n%s", i, key, got, e.raw)
+			}
+		}
+		st.flags.mu.Unlock()
 	}
 }

@@ -276,3 +276,20 @@ func tstCheckPrefixedUUID(t testing.TB, what, s, prefix string) {
 		t.Errorf("%s %q: %q is not a UUID", what, s, rest)
 	}
 }
+
+// stripNames returns a copy of f without the computed environment names,
+// which are never stored.
+func stripNames(f *Flag) *Flag {
+	c := *f
+	c.Environments = make(map[string]*FlagConfig, len(f.Environments))
+	for k, v := range f.Environments {
+		if v == nil {
+			c.Environments[k] = nil
+			continue
+		}
+		cc := *v
+		cc.EnvironmentName = ""
+		c.Environments[k] = &cc
+	}
+	return &c
+}
