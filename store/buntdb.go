@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -26,8 +25,12 @@ const (
 	revisionKey = ReservedPrefix + "revision"
 	formatKey   = ReservedPrefix + "format"
 	// formatValue marks a buntdb file written by this backend; a new value
-	// encoding would get a new marker.
-	formatValue = "flagstore/buntdb/1"
+	// encoding gets a new marker (value.go).
+	formatValue = "flagstore/buntdb/2"
+	// formatV1 marks files from before values could be compressed. They
+	// load as they are, and are marked anew, since older code cannot read
+	// the compressed values written from then on.
+	formatV1 = "flagstore/buntdb/1"
 )
 
 // SyncPolicy says when the buntdb backend fsyncs its append-only file.
@@ -86,7 +89,8 @@ func WithAutoShrink(on bool) Option {
 // BuntDB is the [Backend] on github.com/tidwall/buntdb: an in-memory B-tree
 // of every key, persisted as an append-only file.
 //
-// Each value is stored behind an 8-byte big-endian version header, and the
+// Each value is stored behind an 8-byte big-endian version header, S2-
+// compressed when that saves an eighth or more (value.go), and the
 // store-wide revision lives under a reserved key written in the same buntdb
 // transaction as the data. Writers are serialised; readers run in parallel
 // with each other but wait while a write transaction (including its fn and,
@@ -202,13 +206,13 @@ func (b *BuntDB) load() error {
 	switch {
 	case bad != "":
 		return fmt.Errorf("corrupt or foreign value at key %q", bad)
-	case hasFormat && format != formatValue:
+	case hasFormat && format != formatValue && format != formatV1:
 		return fmt.Errorf("unsupported data format %q (want %q)", format, formatValue)
 	case !hasFormat && (userKeys > 0 || hasRev):
 		return errors.New("not a flagstore buntdb file (no format marker)")
 	}
 	b.rev = max(stored, maxVersion)
-	if hasFormat && stored == b.rev {
+	if format == formatValue && stored == b.rev {
 		return nil
 	}
 	return b.db.Update(func(tx *buntdb.Tx) error {
@@ -218,7 +222,7 @@ func (b *BuntDB) load() error {
 		if b.rev == 0 {
 			return nil
 		}
-		_, _, err := tx.Set(revisionKey, encodeValue(b.rev, nil), nil)
+		_, _, err := tx.Set(revisionKey, encodeValue(b.rev, nil, nil), nil)
 		return err
 	})
 }
@@ -280,9 +284,11 @@ func (b *BuntDB) Update(ctx context.Context, fn func(WriteTx) error) error {
 	}
 	var commit Commit
 	if b.feed.active() {
-		commit = t.commit()
+		if commit, err = t.commit(); err != nil {
+			return err
+		}
 	}
-	if _, _, err := btx.Set(revisionKey, encodeValue(t.next, nil), nil); err != nil {
+	if _, _, err := btx.Set(revisionKey, encodeValue(t.next, nil, nil), nil); err != nil {
 		return mapErr(err)
 	}
 	finished = true // buntdb's Commit rolls back itself on failure
@@ -352,41 +358,6 @@ func readRevision(btx *buntdb.Tx) uint64 {
 	}
 	v, _ := decodeVersion(raw)
 	return v
-}
-
-// headerLen is the size of the version header in front of each value.
-const headerLen = 8
-
-// encodeValue returns the buntdb value for value at version: the version
-// big-endian, then the bytes. buntdb's log is binary-safe.
-func encodeValue(version uint64, value []byte) string {
-	var hdr [headerLen]byte
-	binary.BigEndian.PutUint64(hdr[:], version)
-	var sb strings.Builder
-	sb.Grow(headerLen + len(value))
-	sb.Write(hdr[:])
-	sb.Write(value)
-	return sb.String()
-}
-
-// decodeVersion reads the version header of a stored value.
-func decodeVersion(raw string) (uint64, bool) {
-	if len(raw) < headerLen {
-		return 0, false
-	}
-	var v uint64
-	for i := range headerLen {
-		v = v<<8 | uint64(raw[i])
-	}
-	return v, true
-}
-
-// valueBytes returns a fresh copy of the payload of a stored value, never
-// nil, so an empty value stays distinct from "no value".
-func valueBytes(raw string) []byte {
-	out := make([]byte, len(raw)-headerLen)
-	copy(out, raw[headerLen:])
-	return out
 }
 
 // isReserved reports whether key belongs to the backend.

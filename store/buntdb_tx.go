@@ -49,6 +49,7 @@ type txn struct {
 	index   map[string]int // key → position in touched, once it is long
 	note    []byte
 	writes  uint64 // buntdb writes so far; a Scan re-seeks when it moves
+	scratch []byte // write: reused for compressing values
 }
 
 var _ WriteTx = (*txn)(nil)
@@ -115,7 +116,11 @@ func decodeItem(key, raw string) (Item, error) {
 	if !ok {
 		return Item{}, fmt.Errorf("store: corrupt value at key %q", key)
 	}
-	return Item{Key: key, Value: valueBytes(raw), Version: v}, nil
+	value, err := valueBytes(raw)
+	if err != nil {
+		return Item{}, fmt.Errorf("%w at key %q", err, key)
+	}
+	return Item{Key: key, Value: value, Version: v}, nil
 }
 
 // Scan implements [ReadTx.Scan]. It seeks straight to the first candidate
@@ -221,7 +226,7 @@ func (t *txn) Put(key string, value []byte, expect uint64) error {
 			return ErrConflict
 		}
 	}
-	enc := encodeValue(t.next, value)
+	enc := encodeValue(t.next, value, &t.scratch)
 	prev, existed, err := t.btx.Set(key, enc, nil)
 	if err != nil {
 		return mapErr(err)
@@ -316,22 +321,27 @@ func (t *txn) liveOps() int {
 }
 
 // commit builds the change-feed event.
-func (t *txn) commit() Commit {
+func (t *txn) commit() (Commit, error) {
 	ops := make([]Op, 0, len(t.touched))
 	for _, e := range t.touched {
 		if !e.existed && !e.exists {
 			continue
 		}
 		op := Op{Key: e.key}
+		var err error
 		if e.existed {
-			op.Before = valueBytes(e.before)
+			if op.Before, err = valueBytes(e.before); err != nil {
+				return Commit{}, fmt.Errorf("%w at key %q", err, e.key)
+			}
 		}
 		if e.exists {
-			op.After = valueBytes(e.after)
+			if op.After, err = valueBytes(e.after); err != nil {
+				return Commit{}, fmt.Errorf("%w at key %q", err, e.key)
+			}
 		}
 		ops = append(ops, op)
 	}
-	return Commit{Revision: t.next, Ops: ops, Note: t.note}
+	return Commit{Revision: t.next, Ops: ops, Note: t.note}, nil
 }
 
 // ScanReverse implements [ReadTx.ScanReverse]. It reads in chunks below a

@@ -349,6 +349,7 @@ func testValues(t *testing.T, b store.Backend) {
 		{"protocol-like", []byte("*3\r\n$3\r\nset\r\n\x00\xff")},
 		{"zeros", make([]byte, 9)},
 		{"1MiB", big},
+		{"compressible", bytes.Repeat([]byte(`{"key":"a","on":true,"rules":[]},`), 200)},
 	}
 	for _, tc := range cases {
 		put(t, b, "v/"+tc.name, string(tc.value), store.Absent)
