@@ -344,16 +344,18 @@ func (s *Store) GetAuditEntry(ctx context.Context, id string) (AuditEntry, error
 		if err := decodeEntry(it.Value, &e); err != nil {
 			return newError(ErrInternal, "corrupt audit entry %s", it.Key)
 		}
-		_, snap := splitEntry(it.Value)
-		if snap == nil {
+		joined, err := entrySnapshots(it.Value, &e)
+		if err != nil {
+			return err
+		}
+		if !joined {
 			it, err := r.tx.Get(auditSnapPrefix + id)
 			if err != nil {
 				return notFoundOr(err, "Unknown audit log entry %q", id)
 			}
-			snap = it.Value
-		}
-		if err := decodeSnapshots(snap, &e); err != nil {
-			return err
+			if err := decodeSnapshots(it.Value, &e); err != nil {
+				return err
+			}
 		}
 		e.fillTitles()
 		if !s.mayViewEntry(ctx, r, &e, nil) {

@@ -8,11 +8,11 @@ import (
 )
 
 // An audit entry is stored as one value at a/{date}/{seq}: the JSON of its
-// auditRecord, a newline, and its compressed snapshots (audit_snapshot.go).
-// json's encoder never writes a raw newline inside a document, so the
-// first one ends the JSON. Listings decode the JSON alone; the detailed
-// form also decompresses the snapshots. Entries written before the two
-// were joined hold JSON only, with their snapshots at as/{id}.
+// auditRecord, a newline, and its snapshots (audit_snapshot.go). json's
+// encoder never writes a raw newline inside a document, so the first one
+// ends the entry's JSON. Listings decode that part alone; the detailed
+// form also decodes the snapshots. Entries written before the two were
+// joined hold JSON only, with their snapshots at as/{id}.
 
 // auditRecord is the stored form of an AuditEntry: the same fields, less
 // the titles and descriptions, which are derived on reading (fillTitles),
@@ -55,28 +55,27 @@ func auditSeq(w *wtx) (uint64, error) {
 }
 
 // putEntry writes e at key, with before and after as its snapshots. Its
-// scratch buffers come from a pool of the store's: Put copies the value.
+// scratch buffer comes from a pool of the store's: Put copies the value.
 func (s *Store) putEntry(w *wtx, key string, e *AuditEntry, before, after any) error {
-	bufs, _ := s.entryBufs.Get().(*[2][]byte)
-	if bufs == nil {
-		bufs = new([2][]byte)
+	buf, _ := s.entryBufs.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
 	}
-	defer s.entryBufs.Put(bufs)
-	val := bytes.NewBuffer(bufs[0][:0])
+	defer s.entryBufs.Put(buf)
+	val := bytes.NewBuffer((*buf)[:0])
 	if err := json.NewEncoder(val).Encode((*auditRecord)(e)); err != nil { // ends in '\n'
 		return newError(ErrInternal, "audit: %v", err)
 	}
-	snap, err := appendSnapshots(bufs[1][:0], before, after)
+	v, err := appendSnapshots(val.Bytes(), before, after)
 	if err != nil {
 		return err
 	}
-	enc := appendEncoded(val.Bytes(), snap)
-	bufs[0], bufs[1] = enc, snap
-	return w.w.Put(key, enc, store.Absent)
+	*buf = v
+	return w.w.Put(key, v, store.Absent)
 }
 
-// splitEntry parts a stored entry into its JSON and its encoded snapshots
-// (nil for an entry whose snapshots are at as/{id}).
+// splitEntry parts a stored entry into its JSON and its snapshots (nil for
+// an entry whose snapshots are at as/{id}).
 func splitEntry(v []byte) (js, snap []byte) {
 	if i := bytes.IndexByte(v, '\n'); i >= 0 {
 		return v[:i], v[i+1:]
@@ -89,4 +88,20 @@ func splitEntry(v []byte) (js, snap []byte) {
 func decodeEntry(v []byte, e *AuditEntry) error {
 	js, _ := splitEntry(v)
 	return json.Unmarshal(js, (*auditRecord)(e))
+}
+
+// entrySnapshots fills e's versions from the stored entry v; it reports
+// false, changing nothing, for an entry whose snapshots are at as/{id}.
+func entrySnapshots(v []byte, e *AuditEntry) (bool, error) {
+	_, snap := splitEntry(v)
+	switch {
+	case snap == nil:
+		return false, nil
+	case len(snap) > 0 && snap[0] == '{':
+		if err := json.Unmarshal(snap, e); err != nil {
+			return true, newError(ErrInternal, "corrupt audit snapshot: %v", err)
+		}
+		return true, nil
+	}
+	return true, decodeSnapshots(snap, e)
 }

@@ -5,20 +5,19 @@ import (
 	"compress/flate"
 	"encoding/json"
 	"io"
-	"slices"
 
 	"github.com/klauspost/compress/s2"
 )
 
-// An audit entry's previous and current versions are stored apart from the
-// entry (as/{id}), compressed: the two are nearly the same text, so they
-// shrink about threefold, which keeps both the fsynced commit and the store
-// small. S2 does it in about a microsecond; it is the only compression on a
-// write's path, and the write's latency is the budget it spends.
+// An entry's snapshots, its previous and current versions, follow its
+// JSON in the same stored value, as one JSON object (audit_record.go); the
+// backend compresses the value, and the two versions, nearly the same
+// text, shrink about threefold together.
 //
-// Stored values start with snapS2 and then hold an S2 block. Stores written
-// before that hold a raw deflate stream, which can never start with snapS2
-// (its first block would have the reserved type 3), and still decode.
+// Earlier stores wrote them compressed by this layer: after the JSON or at
+// as/{id}, an S2 block behind the byte snapS2, or at as/{id} alone, a raw
+// deflate stream, which can never start with snapS2 (its first block would
+// have the reserved type 3). Both still decode.
 const snapS2 = 0xff
 
 // appendSnapshots appends an entry's before and after versions to buf as
@@ -54,16 +53,8 @@ func appendSnapshots(buf []byte, before, after any) ([]byte, error) {
 	return append(buf, '}'), nil
 }
 
-// appendEncoded appends the stored form of snap (the output of
-// appendSnapshots) to dst.
-func appendEncoded(dst, snap []byte) []byte {
-	n := len(dst)
-	dst = slices.Grow(dst, 1+s2.MaxEncodedLen(len(snap)))
-	dst = append(dst, snapS2)
-	return dst[:n+1+len(s2.Encode(dst[n+1:cap(dst)], snap))]
-}
-
-// decodeSnapshots decompresses stored snapshots into e's version fields.
+// decodeSnapshots decodes snapshots an earlier store compressed into e's
+// version fields.
 func decodeSnapshots(b []byte, e *AuditEntry) error {
 	var raw []byte
 	var err error

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+
+	"github.com/klauspost/compress/s2"
 )
 
-// Snapshots decode from both stored forms: S2 (written now) and the raw
-// deflate streams that earlier stores wrote; anything else is corrupt.
+// Snapshots decode from every form stores have written: raw JSON after an
+// entry's JSON (now), an S2 block there or at as/{id}, and a raw deflate
+// stream at as/{id}; anything else is corrupt.
 func TestAuditSnapshot_StoredForms(t *testing.T) {
 	t.Parallel()
 	snap, err := appendSnapshots(nil, json.RawMessage(`{"v":1}`), json.RawMessage(`{"v":2}`))
@@ -23,20 +26,35 @@ func TestAuditSnapshot_StoredForms(t *testing.T) {
 	if deflated.Bytes()[0] == snapS2 {
 		t.Fatal("a deflate stream starts with the S2 marker")
 	}
+	s2form := append([]byte{snapS2}, s2.Encode(nil, snap)...)
+	entry := []byte(`{"_id":"e"}` + "\n")
 	for _, tc := range []struct {
 		name   string
+		joined bool // after the entry's JSON, else at as/{id}
 		stored []byte
 		ok     bool
 	}{
-		{"s2", appendEncoded(nil, snap), true},
-		{"deflate", deflated.Bytes(), true},
-		{"truncated s2", appendEncoded(nil, snap)[:4], false},
-		{"not compressed", snap, false},
-		{"empty", nil, false},
+		{"joined JSON", true, snap, true},
+		{"joined s2", true, s2form, true},
+		{"apart s2", false, s2form, true},
+		{"apart deflate", false, deflated.Bytes(), true},
+		{"truncated s2", false, s2form[:4], false},
+		{"joined truncated JSON", true, snap[:5], false},
+		{"apart JSON", false, snap, false},
+		{"empty", false, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var e AuditEntry
-			err := decodeSnapshots(tc.stored, &e)
+			var err error
+			if tc.joined {
+				var ok bool
+				ok, err = entrySnapshots(append(entry, tc.stored...), &e)
+				if !ok {
+					t.Fatal("snapshots after the entry were not found")
+				}
+			} else {
+				err = decodeSnapshots(tc.stored, &e)
+			}
 			if !tc.ok {
 				if !errors.Is(err, ErrInternal) {
 					t.Fatalf("want an internal error, got %v", err)
@@ -47,5 +65,8 @@ func TestAuditSnapshot_StoredForms(t *testing.T) {
 				t.Fatalf("got %s, %s, %v", e.PreviousVersion, e.CurrentVersion, err)
 			}
 		})
+	}
+	if ok, err := entrySnapshots([]byte(`{"_id":"e"}`), &AuditEntry{}); ok || err != nil {
+		t.Fatalf("an entry without snapshots: %v, %v", ok, err)
 	}
 }

@@ -35,10 +35,8 @@ func (s *Store) Watch(ctx context.Context, fn func(Change)) error {
 				s.log.Error("watch: undecodable audit entry", "key", op.Key, "err", err)
 				continue
 			}
-			if _, snap := splitEntry(op.After); snap != nil {
-				if err := decodeSnapshots(snap, &e); err != nil {
-					s.log.Error("watch: undecodable audit snapshot", "id", e.ID, "err", err)
-				}
+			if _, err := entrySnapshots(op.After, &e); err != nil {
+				s.log.Error("watch: undecodable audit snapshot", "id", e.ID, "err", err)
 			}
 			e.fillTitles()
 			fn(Change{Revision: c.Revision, Entry: e})
