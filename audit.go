@@ -214,7 +214,7 @@ func (s *Store) record(w *wtx, c change) error {
 		return err
 	}
 	key := auditKey(now, seq)
-	if err := s.putEntry(w, key, &e, c.before, c.after); err != nil {
+	if err := s.putEntry(w, key, &e, c.resource, c.before, c.after); err != nil {
 		return err
 	}
 	if err := w.w.Put(auditIDPrefix+e.ID, []byte(key), store.Absent); err != nil {
@@ -344,7 +344,7 @@ func (s *Store) GetAuditEntry(ctx context.Context, id string) (AuditEntry, error
 		if err := decodeEntry(it.Value, &e); err != nil {
 			return newError(ErrInternal, "corrupt audit entry %s", it.Key)
 		}
-		joined, err := entrySnapshots(it.Value, &e)
+		joined, err := entrySnapshots(r, it.Value, &e)
 		if err != nil {
 			return err
 		}

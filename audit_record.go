@@ -54,9 +54,10 @@ func auditSeq(w *wtx) (uint64, error) {
 	return (w.tx.Revision()+1)*maxEntriesPerTx + uint64(len(w.entries)), nil
 }
 
-// putEntry writes e at key, with before and after as its snapshots. Its
-// scratch buffer comes from a pool of the store's: Put copies the value.
-func (s *Store) putEntry(w *wtx, key string, e *AuditEntry, before, after any) error {
+// putEntry writes e, an entry about the resource res, at key, with before
+// and after as its snapshots. Its scratch buffer comes from a pool of the
+// store's: Put copies the value.
+func (s *Store) putEntry(w *wtx, key string, e *AuditEntry, res string, before, after any) error {
 	buf, _ := s.entryBufs.Get().(*[]byte)
 	if buf == nil {
 		buf = new([]byte)
@@ -66,7 +67,7 @@ func (s *Store) putEntry(w *wtx, key string, e *AuditEntry, before, after any) e
 	if err := json.NewEncoder(val).Encode((*auditRecord)(e)); err != nil { // ends in '\n'
 		return newError(ErrInternal, "audit: %v", err)
 	}
-	v, err := appendSnapshots(val.Bytes(), before, after)
+	v, err := s.appendEntrySnapshots(val.Bytes(), w, res, key, before, after)
 	if err != nil {
 		return err
 	}
@@ -90,13 +91,21 @@ func decodeEntry(v []byte, e *AuditEntry) error {
 	return json.Unmarshal(js, (*auditRecord)(e))
 }
 
-// entrySnapshots fills e's versions from the stored entry v; it reports
-// false, changing nothing, for an entry whose snapshots are at as/{id}.
-func entrySnapshots(v []byte, e *AuditEntry) (bool, error) {
+// entrySnapshots fills e's versions from the stored entry v, following a
+// chain through r (audit_chain.go); it reports false, changing nothing,
+// for an entry whose snapshots are at as/{id}.
+func entrySnapshots(r *rtx, v []byte, e *AuditEntry) (bool, error) {
 	_, snap := splitEntry(v)
-	switch {
-	case snap == nil:
+	if snap == nil {
 		return false, nil
+	}
+	switch {
+	case len(snap) > 0 && snap[0] == snapChained:
+		c, ok := parseChained(snap)
+		if !ok {
+			return true, newError(ErrInternal, "corrupt audit chain")
+		}
+		return true, chainedVersions(r, c, e)
 	case len(snap) > 0 && snap[0] == '{':
 		if err := json.Unmarshal(snap, e); err != nil {
 			return true, newError(ErrInternal, "corrupt audit snapshot: %v", err)

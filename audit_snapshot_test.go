@@ -48,7 +48,7 @@ func TestAuditSnapshot_StoredForms(t *testing.T) {
 			var err error
 			if tc.joined {
 				var ok bool
-				ok, err = entrySnapshots(append(entry, tc.stored...), &e)
+				ok, err = entrySnapshots(nil, append(entry, tc.stored...), &e)
 				if !ok {
 					t.Fatal("snapshots after the entry were not found")
 				}
@@ -66,7 +66,7 @@ func TestAuditSnapshot_StoredForms(t *testing.T) {
 			}
 		})
 	}
-	if ok, err := entrySnapshots([]byte(`{"_id":"e"}`), &AuditEntry{}); ok || err != nil {
+	if ok, err := entrySnapshots(nil, []byte(`{"_id":"e"}`), &AuditEntry{}); ok || err != nil {
 		t.Fatalf("an entry without snapshots: %v, %v", ok, err)
 	}
 }

@@ -39,6 +39,8 @@ type Store struct {
 	projects *docCache[Project]
 	// entryBufs pools the scratch buffers of audit entries.
 	entryBufs sync.Pool
+	// tails are the resources' last audit entries (audit_chain.go).
+	tails auditTails
 	// tokens caches decoded tokens and records their use.
 	tokens tokenRuntime
 	// jobs is the background job: expiring targets, flag requests.
@@ -193,7 +195,7 @@ func (s *Store) update(ctx context.Context, fn func(*wtx) error) (err error) {
 	if err := refuseEnvironmentPrincipal(ctx); err != nil {
 		return err
 	}
-	outbox := false
+	var done *wtx // the transaction, once it has done all it does
 	err = s.db.Update(ctx, func(tx store.WriteTx) error {
 		w := &wtx{rtx: rtx{tx: tx, flags: s.flags, projects: s.projects}, w: tx, ctx: ctx}
 		if err := fn(w); err != nil {
@@ -202,14 +204,19 @@ func (s *Store) update(ctx context.Context, fn func(*wtx) error) (err error) {
 		if isDryRun(ctx) {
 			return errDryRun // everything checked; roll back
 		}
-		outbox = w.outbox
+		done = w
 		return nil
 	})
 	if errors.Is(err, errDryRun) {
 		return nil
 	}
-	if err == nil && outbox {
-		s.hooks.wake() // deliveries were queued: send them now
+	if err == nil && done != nil {
+		for _, p := range done.tails {
+			s.tails.set(p.res, p.tail)
+		}
+		if done.outbox {
+			s.hooks.wake() // deliveries were queued: send them now
+		}
 	}
 	return storeErr(err)
 }

@@ -115,6 +115,9 @@ type wtx struct {
 	ctx context.Context
 	// entries are the IDs of the audit entries this transaction wrote.
 	entries []string
+	// tails are the audit tails to remember once the transaction commits
+	// (audit_chain.go).
+	tails []pendingTail
 	// outbox is set when the transaction queued webhook deliveries, so the
 	// delivery worker is woken once it commits.
 	outbox bool

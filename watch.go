@@ -35,7 +35,11 @@ func (s *Store) Watch(ctx context.Context, fn func(Change)) error {
 				s.log.Error("watch: undecodable audit entry", "key", op.Key, "err", err)
 				continue
 			}
-			if _, err := entrySnapshots(op.After, &e); err != nil {
+			err := s.view(context.WithoutCancel(ctx), func(r *rtx) error { // a chained entry reads earlier ones
+				_, err := entrySnapshots(r, op.After, &e)
+				return err
+			})
+			if err != nil {
 				s.log.Error("watch: undecodable audit snapshot", "id", e.ID, "err", err)
 			}
 			e.fillTitles()
