@@ -50,14 +50,8 @@ func TestAuditRecord_OneValue(t *testing.T) {
 // and whole.
 func TestAuditRecord_EarlierLayoutReads(t *testing.T) {
 	t.Parallel()
-	st, _ := fxSetup(t)
+	st, list := fxUpdatedFlag(t)
 	ctx := t.Context()
-	fxCreate(t, st, "f", fxPost("f"))
-	fxUpdate(t, st, "f", func(f *Flag) { f.Environments["test"].On = true })
-	list, err := st.ListAuditLog(ctx, AuditListOptions{Limit: 1})
-	if err != nil || len(list) != 1 {
-		t.Fatal(list, err)
-	}
 	want, err := st.GetAuditEntry(ctx, list[0].ID)
 	if err != nil {
 		t.Fatal(err)
@@ -97,4 +91,18 @@ func TestAuditRecord_EarlierLayoutReads(t *testing.T) {
 	if err != nil || len(relisted) != 1 || !reflect.DeepEqual(relisted[0], list[0]) {
 		t.Fatalf("listed\n%+v, %v\nwant\n%+v", relisted, err, list[0])
 	}
+}
+
+// fxUpdatedFlag opens a store with flag f created and then updated, and
+// returns it with the update's entry, as listed.
+func fxUpdatedFlag(t *testing.T) (*Store, []AuditEntry) {
+	t.Helper()
+	st, _ := fxSetup(t)
+	fxCreate(t, st, "f", fxPost("f"))
+	fxUpdate(t, st, "f", func(f *Flag) { f.Environments["test"].On = true })
+	list, err := st.ListAuditLog(t.Context(), AuditListOptions{Limit: 1})
+	if err != nil || len(list) != 1 {
+		t.Fatal(list, err)
+	}
+	return st, list
 }
