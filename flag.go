@@ -441,6 +441,11 @@ func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) 
 	// Work on memory of our own: the caller's callback may have put its
 	// own slices and values into after.
 	*after = cloneFlag(after)
+	for _, c := range after.Environments {
+		if c != nil {
+			c.EnvironmentName = "" // not stored: before has none either
+		}
+	}
 	if err := s.normaliseFlag(after); err != nil {
 		return nil, err
 	}
@@ -457,11 +462,6 @@ func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) 
 	}
 	if err := s.checkFlagRefs(&w.rtx, proj, before, after); err != nil {
 		return nil, err
-	}
-	for _, c := range after.Environments {
-		if c != nil {
-			c.EnvironmentName = ""
-		}
 	}
 	raw, err := json.Marshal(after)
 	if err != nil {

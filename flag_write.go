@@ -182,9 +182,11 @@ func (s *Store) moveFlagVersions(before, after *Flag) bool {
 	envChanged := make(map[string]bool, len(after.Environments))
 	for k, a := range after.Environments {
 		b := before.Environments[k]
-		// A changed targeting field settles it without encoding both
-		// configurations; the whole comparison catches the other fields.
-		envChanged[k] = len(changedActions(flagConfigFieldActions, b, a)) > 0 || !sameConfig(b, a)
+		// Most configurations are unchanged, which DeepEqual settles; a
+		// changed targeting field settles the rest without encoding both,
+		// and the JSON comparison catches other fields and other types.
+		envChanged[k] = !reflect.DeepEqual(b, a) &&
+			(len(changedActions(flagConfigFieldActions, b, a)) > 0 || !jsonEqual(b, a))
 		changed = changed || envChanged[k]
 	}
 	if !changed {
@@ -214,14 +216,6 @@ func (s *Store) moveFlagVersions(before, after *Flag) bool {
 	}
 	after.Version = before.Version + 1
 	return true
-}
-
-// sameConfig reports whether two configurations encode alike, ignoring
-// the environment name, which is not stored.
-func sameConfig(b, a *FlagConfig) bool {
-	bc, ac := *b, *a
-	bc.EnvironmentName, ac.EnvironmentName = "", ""
-	return jsonEqual(&bc, &ac)
 }
 
 // checkFlagRefs checks what a flag refers to: prerequisite flags exist, are

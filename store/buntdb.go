@@ -106,6 +106,8 @@ type BuntDB struct {
 	// assignment, commit and enqueueing on the feed happen as one step.
 	wmu sync.Mutex
 	rev uint64 // last committed revision; guarded by wmu
+	// scratch is the writer's buffer for compressing values; guarded by wmu.
+	scratch []byte
 
 	feed feed
 }
@@ -266,7 +268,7 @@ func (b *BuntDB) Update(ctx context.Context, fn func(WriteTx) error) error {
 	if err != nil {
 		return mapErr(err)
 	}
-	t := &txn{btx: btx, writable: true, rev: b.rev, next: b.rev + 1}
+	t := &txn{btx: btx, writable: true, rev: b.rev, next: b.rev + 1, scratch: &b.scratch}
 	finished := false
 	defer func() {
 		t.done = true

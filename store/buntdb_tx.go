@@ -48,8 +48,8 @@ type txn struct {
 	touched []touchedKey
 	index   map[string]int // key → position in touched, once it is long
 	note    []byte
-	writes  uint64 // buntdb writes so far; a Scan re-seeks when it moves
-	scratch []byte // write: reused for compressing values
+	writes  uint64  // buntdb writes so far; a Scan re-seeks when it moves
+	scratch *[]byte // write: the store's buffer for compressing values
 }
 
 var _ WriteTx = (*txn)(nil)
@@ -226,7 +226,7 @@ func (t *txn) Put(key string, value []byte, expect uint64) error {
 			return ErrConflict
 		}
 	}
-	enc := encodeValue(t.next, value, &t.scratch)
+	enc := encodeValue(t.next, value, t.scratch)
 	prev, existed, err := t.btx.Set(key, enc, nil)
 	if err != nil {
 		return mapErr(err)

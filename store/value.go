@@ -23,6 +23,7 @@ const headerLen = 8
 const (
 	compressedBit = 1 << 63
 	compressMin   = 128
+	maxScratch    = 64 << 10 // larger buffers are not kept
 	// maxDecoded bounds the decoded size a compressed value may claim, so
 	// a corrupt header cannot ask for an absurd allocation.
 	maxDecoded = 1 << 30
@@ -37,10 +38,14 @@ var errCorrupt = errors.New("store: corrupt value")
 func encodeValue(version uint64, value []byte, scratch *[]byte) string {
 	payload := value
 	if scratch != nil && len(value) >= compressMin {
-		if n := s2.MaxEncodedLen(len(value)); cap(*scratch) < n {
-			*scratch = make([]byte, n)
+		buf := *scratch
+		if n := s2.MaxEncodedLen(len(value)); cap(buf) < n {
+			buf = make([]byte, n)
+			if n <= maxScratch {
+				*scratch = buf // kept for the next value
+			}
 		}
-		if c := s2.Encode((*scratch)[:cap(*scratch)], value); len(c) <= len(value)-len(value)/8 {
+		if c := s2.Encode(buf[:cap(buf)], value); len(c) <= len(value)-len(value)/8 {
 			payload, version = c, version|compressedBit
 		}
 	}
