@@ -12,8 +12,8 @@ import (
 // versions again would put a second copy of the document into every
 // fsynced commit, so such an entry is chained instead: after its JSON it
 // stores a reference to that previous entry, whose current version is this
-// entry's previous version, and the one span of bytes where its current
-// version differs from it. Reading it follows the chain back to an entry
+// entry's previous version, and the delta from it to its current version
+// (delta.go). Reading it follows the chain back to an entry
 // stored whole; one is written at least every maxChain entries, so reads
 // stay short.
 //
@@ -25,9 +25,8 @@ import (
 // backend or a restart only means the next entry is stored whole.
 //
 // The chained form: snapChained, then uvarints for the depth (chained
-// entries since a whole one, counting this one), the length of the
-// previous entry's key, the key, and the lengths of the prefix and suffix
-// the two versions share; then the current version's differing middle.
+// entries since a whole one, counting this one) and the length of the
+// previous entry's key, the key, and the delta.
 const snapChained = 0xfe
 
 // maxChain bounds the chained entries that follow an entry stored whole.
@@ -98,30 +97,18 @@ func (s *Store) appendEntrySnapshots(buf []byte, w *wtx, res, key string, before
 
 // appendChained appends the chained form of the change from prev to cur.
 func appendChained(buf []byte, depth int, prevKey string, prev, cur []byte) []byte {
-	prefix := 0
-	for prefix < len(prev) && prefix < len(cur) && prev[prefix] == cur[prefix] {
-		prefix++
-	}
-	suffix := 0
-	for suffix < len(prev)-prefix && suffix < len(cur)-prefix &&
-		prev[len(prev)-1-suffix] == cur[len(cur)-1-suffix] {
-		suffix++
-	}
 	buf = append(buf, snapChained)
 	buf = binary.AppendUvarint(buf, uint64(depth))
 	buf = binary.AppendUvarint(buf, uint64(len(prevKey)))
 	buf = append(buf, prevKey...)
-	buf = binary.AppendUvarint(buf, uint64(prefix))
-	buf = binary.AppendUvarint(buf, uint64(suffix))
-	return append(buf, cur[prefix:len(cur)-suffix]...)
+	return appendDelta(buf, prev, cur)
 }
 
 // chained is a parsed chained form.
 type chained struct {
-	depth          int
-	prevKey        string
-	prefix, suffix int
-	mid            []byte
+	depth   int
+	prevKey string
+	delta   []byte
 }
 
 func parseChained(b []byte) (chained, bool) {
@@ -129,32 +116,17 @@ func parseChained(b []byte) (chained, bool) {
 		return chained{}, false
 	}
 	b = b[1:]
-	next := func() (int, bool) {
-		v, n := binary.Uvarint(b)
-		if n <= 0 || v > 1<<30 {
-			return 0, false
-		}
-		b = b[n:]
-		return int(v), true
-	}
-	var c chained
-	var ok bool
-	if c.depth, ok = next(); !ok || c.depth < 1 || c.depth > maxChain {
+	depth, n := binary.Uvarint(b)
+	if n <= 0 || depth < 1 || depth > maxChain {
 		return chained{}, false
 	}
-	n, ok := next()
-	if !ok || n > len(b) {
+	b = b[n:]
+	keyLen, n := binary.Uvarint(b)
+	if n <= 0 || keyLen > uint64(len(b)-n) {
 		return chained{}, false
 	}
-	c.prevKey, b = string(b[:n]), b[n:]
-	if c.prefix, ok = next(); !ok {
-		return chained{}, false
-	}
-	if c.suffix, ok = next(); !ok {
-		return chained{}, false
-	}
-	c.mid = b
-	return c, true
+	b = b[n:]
+	return chained{depth: int(depth), prevKey: string(b[:keyLen]), delta: b[keyLen:]}, true
 }
 
 // chainedVersions fills e's versions from the chained form c, reading the
@@ -176,14 +148,10 @@ func chainedVersions(r *rtx, c chained, e *AuditEntry) error {
 	} else if !joined || prev.CurrentVersion == nil {
 		return corrupt()
 	}
-	before := prev.CurrentVersion
-	if c.prefix+c.suffix > len(before) {
+	after, ok := applyDelta(prev.CurrentVersion, c.delta)
+	if !ok {
 		return corrupt()
 	}
-	after := make([]byte, 0, c.prefix+len(c.mid)+c.suffix)
-	after = append(after, before[:c.prefix]...)
-	after = append(after, c.mid...)
-	after = append(after, before[len(before)-c.suffix:]...)
-	e.PreviousVersion, e.CurrentVersion = before, after
+	e.PreviousVersion, e.CurrentVersion = prev.CurrentVersion, after
 	return nil
 }

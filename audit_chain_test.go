@@ -186,7 +186,7 @@ func TestAuditChain_Corrupt(t *testing.T) {
 		{"missing entry", appendChained(nil, 1, "a/0/0", []byte("{}"), []byte("{}"))},
 		{"itself", appendChained(nil, 1, key, []byte("{}"), []byte("{}"))},
 		{"deeper than its link", appendChained(nil, 2, c.prevKey, []byte("{}"), []byte("{}"))},
-		{"cut too long", rawChained(1, c.prevKey, 1<<20, 0)},
+		{"delta misfits", rawChained(1, c.prevKey, 1<<20, 0)},
 		{"truncated", snap[:3]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -202,13 +202,15 @@ func TestAuditChain_Corrupt(t *testing.T) {
 	}
 }
 
-// rawChained is a chained form with the given fields and a middle of "x".
-func rawChained(depth int, prevKey string, prefix, suffix int) []byte {
+// rawChained is a chained form with the given fields and a delta of one op
+// that copies and skips as given and inserts "x".
+func rawChained(depth int, prevKey string, copied, skip int) []byte {
 	b := []byte{snapChained}
 	b = binary.AppendUvarint(b, uint64(depth))
 	b = binary.AppendUvarint(b, uint64(len(prevKey)))
 	b = append(b, prevKey...)
-	b = binary.AppendUvarint(b, uint64(prefix))
-	b = binary.AppendUvarint(b, uint64(suffix))
+	b = binary.AppendUvarint(b, uint64(copied))
+	b = binary.AppendUvarint(b, uint64(skip))
+	b = binary.AppendUvarint(b, 1)
 	return append(b, 'x')
 }
