@@ -22,7 +22,8 @@ import (
 // document's bytes before the change equal that version exactly, so a
 // change the audit log did not see (a dependent flag rewritten, an
 // environment added), a rolled-back write, another Store on the same
-// backend or a restart only means the next entry is stored whole.
+// backend or a restart only means the next entry is stored whole. Load,
+// which replaces every key, makes the store forget them all.
 //
 // The chained form: snapChained, then uvarints for the depth (chained
 // entries since a whole one, counting this one) and the length of the
@@ -53,6 +54,13 @@ func (t *auditTails) get(res string) (auditTail, bool) {
 	defer t.mu.Unlock()
 	tail, ok := t.m[res]
 	return tail, ok
+}
+
+// reset forgets every resource.
+func (t *auditTails) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.m = nil
 }
 
 // set remembers tail for res; when full it forgets an arbitrary resource.

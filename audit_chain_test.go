@@ -214,3 +214,35 @@ func rawChained(depth int, prevKey string, copied, skip int) []byte {
 	b = binary.AppendUvarint(b, 1)
 	return append(b, 'x')
 }
+
+// Load replaces every key, audit entries included, so an entry written
+// after it never links to one from before it, even when a flag's document
+// is loaded with the very bytes the store last recorded.
+func TestAuditChain_LoadForgets(t *testing.T) {
+	t.Parallel()
+	st, _ := fxUpdatedFlag(t)
+	ctx := t.Context()
+	var saved bytes.Buffer
+	if err := st.Save(ctx, &saved); err != nil {
+		t.Fatal(err)
+	}
+	var kept bytes.Buffer // the same store without its audit log
+	for line := range bytes.Lines(saved.Bytes()) {
+		if !bytes.Contains(line, []byte(`"k":"a/`)) && !bytes.Contains(line, []byte(`"k":"ai/`)) {
+			kept.Write(line)
+		}
+	}
+	if err := st.Load(ctx, &kept); err != nil {
+		t.Fatal(err)
+	}
+	prev := storedFlag(t, st, "f")
+	fxUpdate(t, st, "f", func(f *Flag) { f.Environments["test"].On = false })
+	list, err := st.ListAuditLog(ctx, AuditListOptions{Limit: 1})
+	if err != nil || len(list) != 1 {
+		t.Fatal(list, err)
+	}
+	e, err := st.GetAuditEntry(ctx, list[0].ID)
+	if err != nil || !bytes.Equal(e.PreviousVersion, prev) {
+		t.Fatalf("the first entry after Load: %v; previous version %s, want %s", err, e.PreviousVersion, prev)
+	}
+}

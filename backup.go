@@ -105,6 +105,7 @@ func (s *Store) Load(ctx context.Context, rd io.Reader) error {
 		if err := w.delUnder(""); err != nil {
 			return err
 		}
+		w.replacesAll = true
 		for _, l := range lines {
 			v := l.B
 			if l.V != nil {

@@ -211,6 +211,9 @@ func (s *Store) update(ctx context.Context, fn func(*wtx) error) (err error) {
 		return nil
 	}
 	if err == nil && done != nil {
+		if done.replacesAll {
+			s.tails.reset()
+		}
 		for _, p := range done.tails {
 			s.tails.set(p.res, p.tail)
 		}

@@ -118,6 +118,9 @@ type wtx struct {
 	// tails are the audit tails to remember once the transaction commits
 	// (audit_chain.go).
 	tails []pendingTail
+	// replacesAll is set by a transaction that replaces the whole store
+	// (Load), after which the remembered audit tails no longer hold.
+	replacesAll bool
 	// outbox is set when the transaction queued webhook deliveries, so the
 	// delivery worker is woken once it commits.
 	outbox bool
