@@ -125,18 +125,17 @@ func accessesOf(resource string, actions ...string) []Access {
 	return out
 }
 
-// flagAccesses lists what a flag update did: flag-wide actions on the flag
-// in every environment (env/*), targeting actions in their environment.
-// after is the stored result, so a configuration whose version did not
-// move did not change, and is not compared.
-func flagAccesses(proj string, before, after *Flag) []Access {
-	out := accessesOf(flagRes(proj, "*", after.Key), changedActions(flagFieldActions, before, after)...)
-	for _, env := range slices.Sorted(maps.Keys(after.Environments)) {
-		b, a := before.Environments[env], after.Environments[env]
-		if b == nil || a == nil || a.Version == b.Version {
-			continue
-		}
-		out = append(out, accessesOf(flagRes(proj, env, after.Key), changedActions(flagConfigFieldActions, b, a)...)...)
+// flagAccesses lists what a flag update, which changed ch, did: flag-wide
+// actions on the flag in every environment (env/*), targeting actions in
+// their environment.
+func flagAccesses(proj string, before, after *Flag, ch *flagChange) []Access {
+	var wide []string
+	if ch.top {
+		wide = changedActions(flagFieldActions, before, after)
+	}
+	out := accessesOf(flagRes(proj, "*", after.Key), wide...)
+	for _, env := range slices.Sorted(maps.Keys(ch.env)) {
+		out = append(out, accessesOf(flagRes(proj, env, after.Key), ch.env[env]...)...)
 	}
 	return out
 }

@@ -126,7 +126,7 @@ func (s *Store) createFlag(ctx context.Context, proj string, p FlagPost, clone s
 		if err := raiseFromFlagTomb(w, proj, &f); err != nil {
 			return err
 		}
-		raw, err := s.writeFlag(w, proj, nil, &f, 0)
+		raw, _, err := s.writeFlag(w, proj, nil, &f, 0)
 		if err != nil {
 			return err
 		}
@@ -326,7 +326,7 @@ func (s *Store) modifyFlag(ctx context.Context, proj, key string, fn func(*wtx, 
 			}
 			return err
 		}
-		raw, err := s.writeFlag(w, proj, before, &after, bit.Version)
+		raw, ch, err := s.writeFlag(w, proj, before, &after, bit.Version)
 		if err != nil {
 			return err
 		}
@@ -339,7 +339,7 @@ func (s *Store) modifyFlag(ctx context.Context, proj, key string, fn func(*wtx, 
 		}
 		out = after
 		fillEnvNames(&out, names)
-		return s.recordFlag(w, proj, flagVerb(before, &out), &out, bit.Value, raw, flagAccesses(proj, before, &out))
+		return s.recordFlag(w, proj, flagVerb(before, &out), &out, bit.Value, raw, flagAccesses(proj, before, &out, ch))
 	})
 	if err != nil {
 		return Flag{}, err // a refused call shows nothing
@@ -434,10 +434,10 @@ func eachFlagUpdate(w *wtx, proj string, fn func(*Flag)) error {
 // writeFlag normalises, validates and stores a flag (before is nil for a new
 // one; writeFlag only reads it), moving versions and keeping its index
 // entries and references. It returns the stored document, or nil when
-// after changes nothing. after is then the stored flag, a copy of the
-// store's own, shaped as decoding the document gives: without environment
-// names, which are not stored.
-func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) ([]byte, error) {
+// after changes nothing, and for an update what changed. after is then the
+// stored flag, a copy of the store's own, shaped as decoding the document
+// gives: without environment names, which are not stored.
+func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) ([]byte, *flagChange, error) {
 	// Work on memory of our own: the caller's callback may have put its
 	// own slices and values into after.
 	*after = cloneFlag(after)
@@ -447,28 +447,29 @@ func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) 
 		}
 	}
 	if err := s.normaliseFlag(after); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var ch *flagChange
 	if before != nil {
 		if err := checkFlagReadOnly(before, after); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if !s.moveFlagVersions(before, after) {
-			return nil, nil
+		if ch = s.moveFlagVersions(before, after); ch == nil {
+			return nil, nil, nil
 		}
 	}
 	if err := validateFlag(after); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := s.checkFlagRefs(&w.rtx, proj, before, after); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	raw, err := json.Marshal(after)
 	if err != nil {
-		return nil, newError(ErrInvalid, "cannot encode flag: %v", err)
+		return nil, nil, newError(ErrInvalid, "cannot encode flag: %v", err)
 	}
 	if err := w.w.Put(flagKey(proj, after.Key), raw, ver); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// after is the caller-free copy normaliseFlag shaped like decoded JSON,
 	// so a deep copy of it is what decoding raw would give.
@@ -480,17 +481,17 @@ func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) 
 		oldEntry, oldRefs = flagEntry(before), flagRefs(proj, before)
 	}
 	if err := flagIndex(proj).reindex(w, oldEntry, flagEntry(after)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := rewriteRefs(w, oldRefs, flagRefs(proj, after)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if before != nil {
 		if err := s.reindexDependents(w, proj, before, after); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return raw, nil
+	return raw, ch, nil
 }
 
 // recordFlag writes the audit entry of a flag change; before and after are

@@ -172,7 +172,7 @@ func (s *Store) CopyFlagConfig(ctx context.Context, proj, key string, c FlagCopy
 				dst.TrackEvents, dst.TrackEventsFallthrough = src.TrackEvents, src.TrackEventsFallthrough
 			}
 		}
-		raw, err := s.writeFlag(w, proj, &before, &after, bit.Version)
+		raw, _, err := s.writeFlag(w, proj, &before, &after, bit.Version)
 		if err != nil {
 			return err
 		}

@@ -173,24 +173,38 @@ func checkFlagReadOnly(before, after *Flag) error {
 	return nil
 }
 
+// flagChange is what an update changed, as moveFlagVersions found it.
+type flagChange struct {
+	top bool // a flag-wide field
+	// env holds each changed configuration's targeting actions (none when
+	// only other fields changed); unchanged ones are absent.
+	env map[string][]string
+}
+
 // moveFlagVersions raises _version, and the version and lastModified of each
 // environment whose evaluation changed, and dates archive and deprecation.
-// It reports false, changing nothing, when after equals before.
-func (s *Store) moveFlagVersions(before, after *Flag) bool {
+// It reports what changed, or nil, changing nothing, when after equals
+// before.
+func (s *Store) moveFlagVersions(before, after *Flag) *flagChange {
 	top := func(f *Flag) Flag { c := *f; c.Environments = nil; return c }
-	changed := !jsonEqual(top(before), top(after))
-	envChanged := make(map[string]bool, len(after.Environments))
+	ch := &flagChange{top: !jsonEqual(top(before), top(after))}
 	for k, a := range after.Environments {
 		b := before.Environments[k]
 		// Most configurations are unchanged, which DeepEqual settles; a
 		// changed targeting field settles the rest without encoding both,
 		// and the JSON comparison catches other fields and other types.
-		envChanged[k] = !reflect.DeepEqual(b, a) &&
-			(len(changedActions(flagConfigFieldActions, b, a)) > 0 || !jsonEqual(b, a))
-		changed = changed || envChanged[k]
+		if reflect.DeepEqual(b, a) {
+			continue
+		}
+		if actions := changedActions(flagConfigFieldActions, b, a); len(actions) > 0 || !jsonEqual(b, a) {
+			if ch.env == nil {
+				ch.env = map[string][]string{}
+			}
+			ch.env[k] = actions
+		}
 	}
-	if !changed {
-		return false
+	if !ch.top && len(ch.env) == 0 {
+		return nil
 	}
 	now := s.nowMillis()
 	if after.Archived != before.Archived {
@@ -209,13 +223,13 @@ func (s *Store) moveFlagVersions(before, after *Flag) bool {
 		before.ClientSideAvailability != after.ClientSideAvailability ||
 		before.Archived != after.Archived
 	for k, a := range after.Environments {
-		if wide || envChanged[k] {
+		if _, changed := ch.env[k]; wide || changed {
 			a.Version = before.Environments[k].Version + 1
 			a.LastModified = now
 		}
 	}
 	after.Version = before.Version + 1
-	return true
+	return ch
 }
 
 // checkFlagRefs checks what a flag refers to: prerequisite flags exist, are
@@ -460,7 +474,7 @@ func (s *Store) reindexDependents(w *wtx, proj string, before, after *Flag) erro
 				p.Variation = newIndex[p.Variation]
 			}
 		}
-		if _, err := s.writeFlag(w, proj, &db, &da, ver); err != nil {
+		if _, _, err := s.writeFlag(w, proj, &db, &da, ver); err != nil {
 			return err
 		}
 	}
