@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -35,8 +36,15 @@ func timeIt(d *time.Duration, fn func() error) error {
 // benchStore opens a file store with the default durability (fsync on every
 // commit) holding one project and one flag.
 func benchStore(b *testing.B) (*Store, Flag) {
+	st, f, _ := benchStoreAt(b)
+	return st, f
+}
+
+// benchStoreAt is benchStore that also returns the store's file.
+func benchStoreAt(b *testing.B) (*Store, Flag, string) {
 	b.Helper()
-	st, err := Open(filepath.Join(b.TempDir(), "flags.db"))
+	path := filepath.Join(b.TempDir(), "flags.db")
+	st, err := Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,13 +57,30 @@ func benchStore(b *testing.B) (*Store, Flag) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return st, f
+	return st, f, path
+}
+
+// fileSize is the size of the file at path.
+func fileSize(b *testing.B, path string) int64 {
+	b.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fi.Size()
 }
 
 // rawBuntdb opens a bare buntdb file with the same sync policy as the store.
 func rawBuntdb(b *testing.B) *buntdb.DB {
+	db, _ := rawBuntdbAt(b)
+	return db
+}
+
+// rawBuntdbAt is rawBuntdb that also returns the file.
+func rawBuntdbAt(b *testing.B) (*buntdb.DB, string) {
 	b.Helper()
-	db, err := buntdb.Open(filepath.Join(b.TempDir(), "raw.db"))
+	path := filepath.Join(b.TempDir(), "raw.db")
+	db, err := buntdb.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +93,7 @@ func rawBuntdb(b *testing.B) *buntdb.DB {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	return db
+	return db, path
 }
 
 // BenchmarkFlagWrite: a durable flag update (toggle one environment) against
@@ -86,9 +111,12 @@ func BenchmarkFlagWrite(b *testing.B) {
 
 // benchWrite measures one durable write of the benchmark flag (op, for
 // iteration i) against a raw buntdb Set of the flag document, both fsynced.
+// It also reports the bytes each appends to its file: the fsync's cost
+// grows with them.
 func benchWrite(b *testing.B, op func(ctx context.Context, st *Store, key string, i int) error) {
-	st, f := benchStore(b)
-	db := rawBuntdb(b)
+	st, f, path := benchStoreAt(b)
+	db, rawPath := rawBuntdbAt(b)
+	size0, rawSize0 := fileSize(b, path), fileSize(b, rawPath)
 	doc, _ := json.Marshal(stripNames(&f))
 	value := string(doc)
 	key := flagKey("shop", f.Key)
@@ -112,6 +140,8 @@ func benchWrite(b *testing.B, op func(ctx context.Context, st *Store, key string
 	b.StopTimer()
 	p.report(b)
 	b.ReportMetric(float64(len(doc)), "bytes/doc")
+	b.ReportMetric(float64(fileSize(b, path)-size0)/float64(b.N), "bytes/write")
+	b.ReportMetric(float64(fileSize(b, rawPath)-rawSize0)/float64(b.N), "bytes/baseline-write")
 }
 
 // benchPatch measures one kind of PATCH (built for iteration i) the same way.
