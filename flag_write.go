@@ -272,11 +272,15 @@ func (s *Store) checkFlagRefs(r *rtx, proj string, before, after *Flag) error {
 				return invalidf(attr, "prerequisite flag %q has no variation %d", p.Key, p.Variation)
 			}
 		}
-		if cyc, err := prereqCycle(after.Key, env, load); err != nil || cyc != "" {
+		// A cycle back to this flag starts with one of its prerequisites.
+		if len(c.Prerequisites) > 0 {
+			cyc, err := prereqCycle(after.Key, env, load)
 			if err != nil {
 				return err
 			}
-			return invalidf("environments."+env+".prerequisites", "prerequisites form a cycle: %s", cyc)
+			if cyc != "" {
+				return invalidf("environments."+env+".prerequisites", "prerequisites form a cycle: %s", cyc)
+			}
 		}
 		for i, rule := range c.Rules {
 			for j, cl := range rule.Clauses {
