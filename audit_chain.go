@@ -8,14 +8,13 @@ import (
 )
 
 // Most audit entries record a small change to a document that the
-// previous entry about the same resource recorded whole. Storing both
+// previous entry about the same resource recorded in full. Storing both
 // versions again would put a second copy of the document into every
 // fsynced commit, so such an entry is chained instead: after its JSON it
 // stores a reference to that previous entry, whose current version is this
 // entry's previous version, and the delta from it to its current version
-// (delta.go). Reading it follows the chain back to an entry
-// stored whole; one is written at least every maxChain entries, so reads
-// stay short.
+// (delta.go). Reading it follows the chain back to an entry stored whole;
+// one is written at least every maxChain+1 entries, so reads stay short.
 //
 // The store remembers, per resource, the last entry it wrote and that
 // entry's current version (auditTails). An entry is chained only when the
@@ -33,7 +32,8 @@ const snapChained = 0xfe
 // maxChain bounds the chained entries that follow an entry stored whole.
 const maxChain = 16
 
-// auditTailsSize bounds how many resources the store remembers.
+// auditTailsSize bounds how many resources the store remembers (with each
+// one's document, which the flag cache usually holds as well).
 const auditTailsSize = 10_000
 
 // auditTail is the last entry the store wrote about a resource.
@@ -147,7 +147,7 @@ func chainedVersions(r *rtx, c chained, e *AuditEntry) error {
 	}
 	// Depths fall by one down the chain to a whole entry, so reading ends.
 	_, snap := splitEntry(it.Value)
-	if pc, ok := parseChained(snap); ok && pc.depth != c.depth-1 || !ok && c.depth != 1 {
+	if pc, ok := parseChained(snap); (ok && pc.depth != c.depth-1) || (!ok && c.depth != 1) {
 		return corrupt()
 	}
 	var prev AuditEntry
