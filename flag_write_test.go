@@ -156,3 +156,22 @@ func TestFlagCache_WritesLeaveEntriesIntact(t *testing.T) {
 		st.flags.mu.Unlock()
 	}
 }
+
+// A patch sees a flag as its JSON does, with the description shown even
+// when empty: flagPatchForm keeps Flag's tags but that one.
+func TestFlagPatchDocument_AsTheFlagsJSON(t *testing.T) {
+	t.Parallel()
+	for _, desc := range []string{"", "described"} {
+		f := Flag{Key: "k", Name: "n", Description: desc, Tags: []string{}, MaintainerID: "m",
+			Environments: map[string]*FlagConfig{"e": {Targets: []Target{}}}}
+		var want map[string]any
+		b, _ := json.Marshal(&f)
+		_ = json.Unmarshal(b, &want)
+		want["description"] = desc
+		var got map[string]any
+		doc, err := flagPatchDocument(&f)
+		if err != nil || json.Unmarshal(doc, &got) != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("description %q: patch document\n%s\nwant the flag's JSON with a description\n%s", desc, doc, b)
+		}
+	}
+}

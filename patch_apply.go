@@ -70,16 +70,34 @@ func flagTestPath(p string) string {
 // empty description shown, as LaunchDarkly shows it, so that the documented
 // {"op":"replace","path":"/description"} applies to a flag without one.
 func flagPatchDocument(f *Flag) ([]byte, error) {
-	doc, err := json.Marshal(f)
-	if err != nil || f.Description != "" {
-		return doc, err
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(doc, &m); err != nil {
-		return nil, err
-	}
-	m["description"] = json.RawMessage(`""`)
-	return json.Marshal(m)
+	return json.Marshal((*flagPatchForm)(f))
+}
+
+// flagPatchForm is Flag with its description always encoded. Converting a
+// *Flag to it is free, and fails to compile if their fields part.
+type flagPatchForm struct {
+	Key                    string                    `json:"key"`
+	Name                   string                    `json:"name"`
+	Description            string                    `json:"description"`
+	Kind                   string                    `json:"kind"`
+	Variations             []Variation               `json:"variations"`
+	Defaults               *FlagDefaults             `json:"defaults,omitempty"`
+	Temporary              bool                      `json:"temporary"`
+	Tags                   []string                  `json:"tags"`
+	ClientSideAvailability ClientSideAvailability    `json:"clientSideAvailability"`
+	IncludeInSnippet       bool                      `json:"includeInSnippet"`
+	MaintainerID           string                    `json:"maintainerId,omitempty"`
+	MaintainerTeamKey      string                    `json:"maintainerTeamKey,omitempty"`
+	CustomProperties       map[string]CustomProperty `json:"customProperties"`
+	Archived               bool                      `json:"archived"`
+	ArchivedDate           int64                     `json:"archivedDate,omitempty"`
+	Deprecated             bool                      `json:"deprecated"`
+	DeprecatedDate         int64                     `json:"deprecatedDate,omitempty"`
+	CreationDate           int64                     `json:"creationDate"`
+	Version                int                       `json:"_version"`
+	Experiments            Experiments               `json:"experiments"`
+	GoalIDs                []string                  `json:"goalIds"`
+	Environments           map[string]*FlagConfig    `json:"environments,omitempty"`
 }
 
 // PatchFlag updates a flag with JSON Patch, merge patch or semantic patch.
