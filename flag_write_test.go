@@ -158,7 +158,7 @@ func TestFlagCache_WritesLeaveEntriesIntact(t *testing.T) {
 }
 
 // A patch sees a flag as its JSON does, with the description shown even
-// when empty: flagPatchForm keeps Flag's tags but that one.
+// when empty.
 func TestFlagPatchDocument_AsTheFlagsJSON(t *testing.T) {
 	t.Parallel()
 	for _, desc := range []string{"", "described"} {

@@ -70,34 +70,11 @@ func flagTestPath(p string) string {
 // empty description shown, as LaunchDarkly shows it, so that the documented
 // {"op":"replace","path":"/description"} applies to a flag without one.
 func flagPatchDocument(f *Flag) ([]byte, error) {
-	return json.Marshal((*flagPatchForm)(f))
-}
-
-// flagPatchForm is Flag with its description always encoded. Converting a
-// *Flag to it is free, and fails to compile if their fields part.
-type flagPatchForm struct {
-	Key                    string                    `json:"key"`
-	Name                   string                    `json:"name"`
-	Description            string                    `json:"description"`
-	Kind                   string                    `json:"kind"`
-	Variations             []Variation               `json:"variations"`
-	Defaults               *FlagDefaults             `json:"defaults,omitempty"`
-	Temporary              bool                      `json:"temporary"`
-	Tags                   []string                  `json:"tags"`
-	ClientSideAvailability ClientSideAvailability    `json:"clientSideAvailability"`
-	IncludeInSnippet       bool                      `json:"includeInSnippet"`
-	MaintainerID           string                    `json:"maintainerId,omitempty"`
-	MaintainerTeamKey      string                    `json:"maintainerTeamKey,omitempty"`
-	CustomProperties       map[string]CustomProperty `json:"customProperties"`
-	Archived               bool                      `json:"archived"`
-	ArchivedDate           int64                     `json:"archivedDate,omitempty"`
-	Deprecated             bool                      `json:"deprecated"`
-	DeprecatedDate         int64                     `json:"deprecatedDate,omitempty"`
-	CreationDate           int64                     `json:"creationDate"`
-	Version                int                       `json:"_version"`
-	Experiments            Experiments               `json:"experiments"`
-	GoalIDs                []string                  `json:"goalIds"`
-	Environments           map[string]*FlagConfig    `json:"environments,omitempty"`
+	// The outer Description hides the flag's own, which omits an empty one.
+	return json.Marshal(struct {
+		*Flag
+		Description string `json:"description"`
+	}{f, f.Description})
 }
 
 // PatchFlag updates a flag with JSON Patch, merge patch or semantic patch.
