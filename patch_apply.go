@@ -3,6 +3,7 @@ package flagstore
 import (
 	"context"
 	"encoding/json"
+	"strings"
 )
 
 // The PATCH entry points: each applies a Patch of any dialect the resource
@@ -77,6 +78,58 @@ func flagPatchDocument(f *Flag) ([]byte, error) {
 	}{f, f.Description})
 }
 
+// patchFlagConfig applies a JSON Patch whose every path (and from) lies
+// inside one environment's configuration to that configuration alone, a
+// third of the document the library would otherwise parse and encode. It
+// reports false, changing nothing, when the patch reaches further or
+// fails: the whole document then gives the result and the errors, as
+// before.
+func patchFlagConfig(f *Flag, ops json.RawMessage) bool {
+	var raw []map[string]json.RawMessage
+	if json.Unmarshal(ops, &raw) != nil || len(raw) == 0 {
+		return false
+	}
+	env := ""
+	for _, op := range raw {
+		for _, field := range []string{"path", "from"} {
+			v, ok := op[field]
+			if !ok {
+				continue
+			}
+			var ptr string
+			if json.Unmarshal(v, &ptr) != nil {
+				return false
+			}
+			rest, ok := strings.CutPrefix(ptr, "/environments/")
+			e, sub, ok2 := strings.Cut(rest, "/")
+			if !ok || !ok2 || sub == "" || env != "" && e != env {
+				return false
+			}
+			env = e
+			op[field], _ = json.Marshal("/" + sub)
+		}
+	}
+	cfg := f.Environments[env]
+	if cfg == nil {
+		return false
+	}
+	sub, err1 := json.Marshal(cfg)
+	fixed, err2 := json.Marshal(raw)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	out, err := applyJSONPatch(sub, fixed, nil)
+	if err != nil {
+		return false
+	}
+	var next FlagConfig
+	if decodeStrict(out, &next) != nil {
+		return false
+	}
+	f.Environments[env] = &next
+	return true
+}
+
 // PatchFlag updates a flag with JSON Patch, merge patch or semantic patch.
 // Semantic instructions that act on one environment use p.EnvironmentKey.
 // A failed JSON Patch test (on "/_version", or "/version") is ErrConflict.
@@ -85,6 +138,9 @@ func (s *Store) PatchFlag(ctx context.Context, proj, key string, p Patch) (Flag,
 		return Flag{}, err
 	}
 	return s.modifyFlag(withPatch(ctx, &p), proj, key, func(w *wtx, f *Flag) error {
+		if p.Kind == JSONPatch && patchFlagConfig(f, p.Ops) {
+			return nil
+		}
 		if p.Kind != SemanticPatch {
 			doc, err := flagPatchDocument(f)
 			if err != nil {

@@ -3,6 +3,7 @@ package flagstore
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -161,5 +162,64 @@ func TestDecodeStrict(t *testing.T) {
 	}
 	if err := decodeStrict([]byte(`{"key":"a"}`), &f); err != nil || f.Key != "a" {
 		t.Fatalf("good doc: %v", err)
+	}
+}
+
+// A JSON Patch confined to one environment, applied to that configuration
+// alone, gives what applying it to the whole flag gives; one that reaches
+// further, or fails, is left to the whole flag, unapplied.
+func TestPatchFlagConfig_AsTheWholeDocument(t *testing.T) {
+	t.Parallel()
+	base := Flag{Key: "f", Name: "F", Kind: KindBoolean, Tags: []string{},
+		Variations: []Variation{{ID: "a", Value: true}, {ID: "b", Value: false}},
+		Environments: map[string]*FlagConfig{
+			"production": {Salt: "s", Targets: []Target{{Values: []string{"u1"}, Variation: 0, ContextKind: "user"}},
+				Rules: []Rule{fxRule(1, "@a"), fxRule(0, "@b")}, Fallthrough: VariationOrRollout{Variation: intPtr(0)},
+				OffVariation: intPtr(1), Prerequisites: []Prerequisite{}, ContextTargets: []Target{}},
+			"test": {Salt: "t", Targets: []Target{}, Rules: []Rule{}, Prerequisites: []Prerequisite{}, ContextTargets: []Target{}},
+		}}
+	for _, tc := range []struct {
+		name     string
+		ops      string
+		confined bool // applied to the one configuration
+	}{
+		{"toggle", `[{"op":"replace","path":"/environments/production/on","value":true}]`, true},
+		{"test then replace", `[{"op":"test","path":"/environments/production/on","value":false},{"op":"replace","path":"/environments/production/on","value":true}]`, true},
+		{"add a rule", `[{"op":"add","path":"/environments/production/rules/-","value":{"variation":0,"clauses":[]}}]`, true},
+		{"remove a target", `[{"op":"remove","path":"/environments/production/targets/0"}]`, true},
+		{"move rules", `[{"op":"move","from":"/environments/production/rules/0","path":"/environments/production/rules/1"}]`, true},
+		{"copy a value", `[{"op":"copy","from":"/environments/production/salt","path":"/environments/production/sel"}]`, true},
+		{"two environments", `[{"op":"replace","path":"/environments/production/on","value":true},{"op":"replace","path":"/environments/test/on","value":true}]`, false},
+		{"from another environment", `[{"op":"copy","from":"/environments/test/salt","path":"/environments/production/salt"}]`, false},
+		{"flag-wide", `[{"op":"replace","path":"/name","value":"G"}]`, false},
+		{"whole configuration", `[{"op":"replace","path":"/environments/production","value":{}}]`, false},
+		{"unknown environment", `[{"op":"replace","path":"/environments/staging/on","value":true}]`, false},
+		{"failed test", `[{"op":"test","path":"/environments/production/on","value":true}]`, false},
+		{"missing path", `[{"op":"replace","path":"/environments/production/nope","value":1}]`, false},
+		{"unknown field", `[{"op":"add","path":"/environments/production/nope","value":1}]`, false},
+		{"computed", `[{"op":"replace","path":"/environments/production/_environmentName","value":"x"}]`, false},
+		{"no ops", `[]`, false},
+		{"not a patch", `{}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := cloneFlag(&base)
+			if ok := patchFlagConfig(&got, json.RawMessage(tc.ops)); ok != tc.confined {
+				t.Fatalf("applied to the configuration: %v, want %v", ok, tc.confined)
+			}
+			if !tc.confined {
+				if !reflect.DeepEqual(got, base) {
+					t.Fatal("a patch left to the whole flag changed it")
+				}
+				return
+			}
+			want := cloneFlag(&base)
+			doc, _ := flagPatchDocument(&want)
+			if err := patchDocument(&want, doc, &Patch{Kind: JSONPatch, Ops: json.RawMessage(tc.ops)}, true, flagTestPath); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("on the configuration:\n%+v\non the whole flag:\n%+v", *got.Environments["production"], *want.Environments["production"])
+			}
+		})
 	}
 }
