@@ -1,19 +1,25 @@
 package flagstore
 
 import (
-	"bytes"
 	"encoding/json"
 	"sync"
 
 	"github.com/flagstore/flagstore/store"
 )
 
-// docCache keeps decoded documents keyed by their store key and validated by
-// their exact stored bytes: an entry is used only when the bytes read now
-// equal the bytes it was decoded from, so it can never serve stale or
-// uncommitted content, whatever the backend's versioning. It saves the JSON
-// decode, which dominates the cost of reads and of read-modify-write
-// updates. Entries are never handed out: callers clone what they get.
+// docCache keeps decoded documents by store key and version, with the bytes
+// they were decoded from. It saves the JSON decode, which dominates the
+// cost of reads and of read-modify-write updates, and, since a read asks
+// the backend only for the version, the copy of the value.
+//
+// A key's version is the revision of the commit that last wrote it, and
+// revisions are never reused by a commit, so (key, version) names one
+// committed value for good. The cache therefore holds committed values
+// only: a value read in a write transaction that wrote the key itself (its
+// version is above the transaction's revision) is not kept, and a value a
+// write stores is kept only once its transaction has committed (wtx.docs,
+// applied by Store.update). Entries are never handed out to callers
+// outside the package: they clone what they get.
 type docCache[T any] struct {
 	mu  sync.Mutex
 	m   map[string]cacheEntry[T]
@@ -21,31 +27,33 @@ type docCache[T any] struct {
 }
 
 type cacheEntry[T any] struct {
-	raw []byte
-	doc *T
+	version uint64
+	raw     []byte
+	doc     *T
 }
 
 func newDocCache[T any](max int) *docCache[T] {
 	return &docCache[T]{m: make(map[string]cacheEntry[T]), max: max}
 }
 
-// get returns the cached document for key if it was decoded from raw.
-func (c *docCache[T]) get(key string, raw []byte) (*T, bool) {
+// get returns the cached entry for key at version.
+func (c *docCache[T]) get(key string, version uint64) (cacheEntry[T], bool) {
 	if c == nil {
-		return nil, false
+		return cacheEntry[T]{}, false
 	}
 	c.mu.Lock()
 	e, ok := c.m[key]
 	c.mu.Unlock()
-	if !ok || !bytes.Equal(e.raw, raw) {
-		return nil, false
+	if !ok || e.version != version {
+		return cacheEntry[T]{}, false
 	}
-	return e.doc, true
+	return e, true
 }
 
-// put remembers doc as the decoding of raw. The cache takes ownership of
-// both; when full it drops an arbitrary entry.
-func (c *docCache[T]) put(key string, raw []byte, doc *T) {
+// put remembers doc as the decoding of raw, the committed value of key at
+// version. The cache takes ownership of both; when full it drops an
+// arbitrary entry.
+func (c *docCache[T]) put(key string, version uint64, raw []byte, doc *T) {
 	if c == nil || c.max <= 0 {
 		return
 	}
@@ -57,7 +65,7 @@ func (c *docCache[T]) put(key string, raw []byte, doc *T) {
 			break
 		}
 	}
-	c.m[key] = cacheEntry[T]{raw: raw, doc: doc}
+	c.m[key] = cacheEntry[T]{version: version, raw: raw, doc: doc}
 }
 
 // drop forgets key.
@@ -70,9 +78,17 @@ func (c *docCache[T]) drop(key string) {
 	c.mu.Unlock()
 }
 
-// getCached reads the document at key into v through c: when c holds the
-// decoding of the bytes stored now, v gets a clone of it and the JSON
-// decode is skipped; otherwise v is decoded and c remembers a clone.
+// pendingDoc is a document a write transaction stored, with its decoding,
+// to cache once the transaction has committed.
+type pendingDoc[T any] struct {
+	key string
+	raw []byte
+	doc *T
+}
+
+// getCached reads the document at key into v through c: a clone of the
+// cached decoding when c holds the stored version, else a decoding, which
+// c keeps if it is committed. The item's Value must not be changed.
 func getCached[T any](r *rtx, c *docCache[T], clone func(*T) T, key string, v *T) (store.Item, error) {
 	d, it, err := peekCached(r, c, clone, key)
 	if err != nil {
@@ -85,18 +101,24 @@ func getCached[T any](r *rtx, c *docCache[T], clone func(*T) T, key string, v *T
 // peekCached is getCached for callers that only read: it returns the
 // cache's own decoding, which must not be changed, and saves the clone.
 func peekCached[T any](r *rtx, c *docCache[T], clone func(*T) T, key string) (*T, store.Item, error) {
-	it, err := r.tx.Get(key)
+	version, err := r.tx.Version(key)
 	if err != nil {
 		return nil, store.Item{}, err
 	}
-	if d, ok := c.get(key, it.Value); ok {
-		return d, it, nil
+	if e, ok := c.get(key, version); ok {
+		return e.doc, store.Item{Key: key, Value: e.raw, Version: version}, nil
+	}
+	it, err := r.tx.Get(key)
+	if err != nil {
+		return nil, store.Item{}, err
 	}
 	v := new(T)
 	if err := json.Unmarshal(it.Value, v); err != nil {
 		return nil, store.Item{}, newError(ErrInternal, "corrupt document at %s: %v", key, err)
 	}
-	cp := clone(v)
-	c.put(key, it.Value, &cp)
+	if it.Version <= r.tx.Revision() { // committed: not this transaction's own write
+		cp := clone(v)
+		c.put(key, it.Version, it.Value, &cp)
+	}
 	return v, it, nil
 }

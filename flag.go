@@ -472,9 +472,10 @@ func (s *Store) writeFlag(w *wtx, proj string, before, after *Flag, ver uint64) 
 		return nil, nil, err
 	}
 	// after is the caller-free copy normaliseFlag shaped like decoded JSON,
-	// so a deep copy of it is what decoding raw would give.
+	// so a deep copy of it is what decoding raw would give; the cache takes
+	// it once the transaction commits.
 	c := cloneFlag(after)
-	w.flags.put(flagKey(proj, after.Key), raw, &c)
+	w.flagDocs = append(w.flagDocs, pendingDoc[Flag]{flagKey(proj, after.Key), raw, &c})
 	var oldEntry *entryOf
 	var oldRefs map[string]bool
 	if before != nil {

@@ -3,7 +3,6 @@ package flagstore
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 
@@ -361,7 +360,7 @@ func scanFlags(r *rtx, proj string, o ListOptions, f *FlagFilter, tags []string,
 	var rows []flagSortRow
 	matched := 0
 	for _, k := range candidates {
-		fl, err := peekFlag(r, proj, k)
+		fl, _, err := peekFlagItem(r, proj, k) // read only: saves a deep copy of each
 		if err != nil {
 			return nil, 0, err
 		}
@@ -403,27 +402,6 @@ func scanFlags(r *rtx, proj string, o ListOptions, f *FlagFilter, tags []string,
 		keys = append(keys, rows[i].key)
 	}
 	return keys, matched, nil
-}
-
-// peekFlag returns a stored flag for reading only: the store's cached
-// decoding when it has one, which the caller must not change, else a fresh
-// decoding. Filtering a project's flags this way saves a deep copy of each.
-func peekFlag(r *rtx, proj, key string) (*Flag, error) {
-	k := flagKey(proj, key)
-	it, err := r.tx.Get(k)
-	if err != nil {
-		return nil, notFoundOr(err, "Unknown flag %q in project %q", key, proj)
-	}
-	if d, ok := r.flags.get(k, it.Value); ok {
-		return d, nil
-	}
-	var f Flag
-	if err := json.Unmarshal(it.Value, &f); err != nil {
-		return nil, newError(ErrInternal, "corrupt document at %s: %v", k, err)
-	}
-	c := cloneFlag(&f)
-	r.flags.put(k, it.Value, &c)
-	return &f, nil
 }
 
 // compareFlagRows compares two flags on one sort field.

@@ -195,7 +195,8 @@ func (s *Store) update(ctx context.Context, fn func(*wtx) error) (err error) {
 	if err := refuseEnvironmentPrincipal(ctx); err != nil {
 		return err
 	}
-	var done *wtx // the transaction, once it has done all it does
+	var done *wtx       // the transaction, once it has done all it does
+	var revision uint64 // the revision it commits as
 	err = s.db.Update(ctx, func(tx store.WriteTx) error {
 		w := &wtx{rtx: rtx{tx: tx, flags: s.flags, projects: s.projects}, w: tx, ctx: ctx}
 		if err := fn(w); err != nil {
@@ -204,7 +205,7 @@ func (s *Store) update(ctx context.Context, fn func(*wtx) error) (err error) {
 		if isDryRun(ctx) {
 			return errDryRun // everything checked; roll back
 		}
-		done = w
+		done, revision = w, tx.Revision()+1
 		return nil
 	})
 	if errors.Is(err, errDryRun) {
@@ -213,6 +214,9 @@ func (s *Store) update(ctx context.Context, fn func(*wtx) error) (err error) {
 	if err == nil && done != nil {
 		if done.replacesAll {
 			s.tails.reset()
+		}
+		for _, d := range done.flagDocs {
+			s.flags.put(d.key, revision, d.raw, d.doc)
 		}
 		for _, p := range done.tails {
 			s.tails.set(p.res, p.tail)

@@ -18,7 +18,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
@@ -605,21 +604,11 @@ func (s *Store) tokenBySecret(ctx context.Context, secret string) (Token, error)
 				return errInvalidToken()
 			}
 		}
-		key := tokenKey(id)
-		if it, err = r.tx.Get(key); err != nil {
+		d, _, err := peekCached(r, cache, cloneTokenDoc, tokenKey(id))
+		if err != nil {
 			return unauthorizedIfMissing(err)
 		}
-		d, ok := cache.get(key, it.Value)
-		if !ok {
-			d = new(tokenDoc)
-			if err := json.Unmarshal(it.Value, d); err != nil {
-				return newError(ErrInternal, "corrupt document at %s: %v", key, err)
-			}
-			cache.put(key, it.Value, d)
-		}
-		out = d.Token // a deep copy: the cached doc is shared
-		out.CustomRoleIDs = slices.Clone(d.CustomRoleIDs)
-		out.InlineRole = cloneRolePolicy(d.InlineRole)
+		out = cloneTokenDoc(d).Token // a deep copy: the cached doc is shared
 		return nil
 	})
 	if err != nil {
@@ -759,6 +748,15 @@ type tokenRuntime struct {
 	writeMu  sync.Mutex // held while a batch is taken and written
 	docsOnce sync.Once
 	docs     *docCache[tokenDoc]
+}
+
+// cloneTokenDoc is a deep copy of d.
+func cloneTokenDoc(d *tokenDoc) tokenDoc {
+	c := *d
+	c.CustomRoleIDs = slices.Clone(d.CustomRoleIDs)
+	c.InlineRole = cloneRolePolicy(d.InlineRole)
+	c.Retired = slices.Clone(d.Retired)
+	return c
 }
 
 func (rt *tokenRuntime) cache() *docCache[tokenDoc] {

@@ -118,6 +118,9 @@ type wtx struct {
 	// tails are the audit tails to remember once the transaction commits
 	// (audit_chain.go).
 	tails []pendingTail
+	// flagDocs are the flags the transaction stored, for the flag cache
+	// once it commits (cache.go).
+	flagDocs []pendingDoc[Flag]
 	// replacesAll is set by a transaction that replaces the whole store
 	// (Load), after which the remembered audit tails no longer hold.
 	replacesAll bool

@@ -110,6 +110,28 @@ func (t *txn) Get(key string) (Item, error) {
 	return decodeItem(key, raw)
 }
 
+// Version implements [ReadTx.Version].
+func (t *txn) Version(key string) (uint64, error) {
+	if err := t.usable(false); err != nil {
+		return 0, err
+	}
+	if isReserved(key) {
+		return 0, ErrNotFound
+	}
+	raw, ok, err := t.lookup(key)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, ErrNotFound
+	}
+	v, ok := decodeVersion(raw)
+	if !ok {
+		return 0, fmt.Errorf("store: corrupt value at key %q", key)
+	}
+	return v, nil
+}
+
 // decodeItem builds the caller's Item from a stored value.
 func decodeItem(key, raw string) (Item, error) {
 	v, ok := decodeVersion(raw)

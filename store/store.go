@@ -59,6 +59,10 @@ type Item struct {
 type ReadTx interface {
 	// Get returns the item at key, or ErrNotFound.
 	Get(key string) (Item, error)
+	// Version returns the version of the item at key, or ErrNotFound,
+	// without its value: enough for a caller that keeps decoded values by
+	// version to know whether its copy is current.
+	Version(key string) (uint64, error)
 	// Scan calls fn for each item whose key starts with prefix and sorts
 	// after the key `after` (all of them when after is ""), in ascending key
 	// order, until fn returns false. The Item passed to fn may be retained.

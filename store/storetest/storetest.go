@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"Atomic", testAtomic},
 		{"PanicRollsBack", testPanic},
 		{"ReadYourWrites", testReadYourWrites},
+		{"Version", testVersion},
 		{"ReadOnly", testReadOnly},
 		{"Revision", testRevision},
 		{"Events", testEvents},

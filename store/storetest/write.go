@@ -324,3 +324,44 @@ func testRevision(t *testing.T, b store.Backend) {
 		t.Errorf("%d events; want 3 (empty transactions must not emit)", len(got))
 	}
 }
+
+// testVersion: Version agrees with Get, before and after a write, inside
+// the writing transaction and outside it, and a missing key is ErrNotFound.
+func testVersion(t *testing.T, b store.Backend) {
+	put(t, b, "ver/a", "1", store.Absent)
+	v1 := mustGet(t, b, "ver/a").Version
+	err := b.View(context.Background(), func(tx store.ReadTx) error {
+		if v, err := tx.Version("ver/a"); err != nil || v != v1 {
+			t.Errorf("Version = %d, %v; want %d", v, err, v1)
+		}
+		if _, err := tx.Version("ver/missing"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Version of a missing key: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	update(t, b, func(tx store.WriteTx) error {
+		if err := tx.Put("ver/a", []byte("2"), v1); err != nil {
+			return err
+		}
+		it, err := tx.Get("ver/a")
+		if err != nil {
+			return err
+		}
+		if v, err := tx.Version("ver/a"); err != nil || v != it.Version || v != tx.Revision()+1 {
+			t.Errorf("Version after Put in tx = %d, %v; Get says %d, revision %d", v, err, it.Version, tx.Revision())
+		}
+		if err := tx.Delete("ver/a", it.Version); err != nil {
+			return err
+		}
+		if _, err := tx.Version("ver/a"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Version after Delete in tx: %v", err)
+		}
+		return tx.Put("ver/a", []byte("3"), store.Absent)
+	})
+	if got := mustGet(t, b, "ver/a"); got.Version != revision(t, b) || string(got.Value) != "3" {
+		t.Errorf("after the commit: %+v, revision %d", got, revision(t, b))
+	}
+}
