@@ -17,7 +17,7 @@ import (
 // committed value for good. The cache therefore holds committed values
 // only: a value read in a write transaction that wrote the key itself (its
 // version is above the transaction's revision) is not kept, and a value a
-// write stores is kept only once its transaction has committed (wtx.docs,
+// write stores is kept only once its transaction has committed (wtx.flagDocs,
 // applied by Store.update). Entries are never handed out to callers
 // outside the package: they clone what they get.
 type docCache[T any] struct {

@@ -103,7 +103,7 @@ func cloneInt(p *int) *int {
 	return &v
 }
 
-// cloneSegment returns a deep copy of s.
+// cloneProject returns a deep copy of p.
 func cloneProject(p *Project) Project {
 	c := *p
 	c.Tags = slices.Clone(p.Tags)
@@ -121,6 +121,7 @@ func cloneProject(p *Project) Project {
 	return c
 }
 
+// cloneSegment returns a deep copy of s.
 func cloneSegment(s *Segment) Segment {
 	c := *s
 	c.Tags = slices.Clone(s.Tags)

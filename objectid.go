@@ -14,9 +14,9 @@ import (
 // bytes fixed per generator and a 3-byte counter from a random start.
 //
 // IDs one generator makes in the same second therefore rise, so the keys
-// that name them (an audit entry's ai/ and as/ keys on every write) land
-// next to each other in the store's ordered index rather than anywhere in
-// it, which keeps the write's index lookups in cache.
+// that name them (an audit entry's ai/ key on every write) land next to
+// each other in the store's ordered index rather than anywhere in it,
+// which keeps the write's index lookups in cache.
 func newObjectIDs(now func() time.Time) func() string {
 	var seed [8]byte
 	_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails (Go 1.24+)
