@@ -92,39 +92,45 @@ func (t *txn) lookup(key string) (raw string, ok bool, err error) {
 	return "", false, mapErr(err)
 }
 
-// Get implements [ReadTx.Get].
-func (t *txn) Get(key string) (Item, error) {
+// stored returns the stored (encoded) value at a caller's key for a read;
+// a missing or reserved key is ErrNotFound.
+func (t *txn) stored(key string) (string, error) {
 	if err := t.usable(false); err != nil {
-		return Item{}, err
+		return "", err
 	}
 	if isReserved(key) {
-		return Item{}, ErrNotFound
+		return "", ErrNotFound
 	}
 	raw, ok, err := t.lookup(key)
 	if err != nil {
-		return Item{}, err
+		return "", err
 	}
 	if !ok {
-		return Item{}, ErrNotFound
+		return "", ErrNotFound
+	}
+	return raw, nil
+}
+
+// Get implements [ReadTx.Get].
+func (t *txn) Get(key string) (Item, error) {
+	raw, err := t.stored(key)
+	if err != nil {
+		return Item{}, err
 	}
 	return decodeItem(key, raw)
 }
 
 // Version implements [ReadTx.Version].
 func (t *txn) Version(key string) (uint64, error) {
-	if err := t.usable(false); err != nil {
-		return 0, err
-	}
-	if isReserved(key) {
-		return 0, ErrNotFound
-	}
-	raw, ok, err := t.lookup(key)
+	raw, err := t.stored(key)
 	if err != nil {
 		return 0, err
 	}
-	if !ok {
-		return 0, ErrNotFound
-	}
+	return versionOf(key, raw)
+}
+
+// versionOf reads the version of the stored value raw at key.
+func versionOf(key, raw string) (uint64, error) {
 	v, ok := decodeVersion(raw)
 	if !ok {
 		return 0, fmt.Errorf("store: corrupt value at key %q", key)
@@ -134,9 +140,9 @@ func (t *txn) Version(key string) (uint64, error) {
 
 // decodeItem builds the caller's Item from a stored value.
 func decodeItem(key, raw string) (Item, error) {
-	v, ok := decodeVersion(raw)
-	if !ok {
-		return Item{}, fmt.Errorf("store: corrupt value at key %q", key)
+	v, err := versionOf(key, raw)
+	if err != nil {
+		return Item{}, err
 	}
 	value, err := valueBytes(raw)
 	if err != nil {
