@@ -201,6 +201,12 @@ func applyJSONPatch(doc, ops []byte, rename func(path string) string) ([]byte, e
 	if err := json.Unmarshal(ops, &raw); err != nil {
 		return nil, invalidf("patch", "patch must be an array of operations: %v", err)
 	}
+	return applyPatchOps(doc, raw, rename)
+}
+
+// applyPatchOps is applyJSONPatch on operations already parsed, which it
+// may change.
+func applyPatchOps(doc []byte, raw []map[string]json.RawMessage, rename func(path string) string) ([]byte, error) {
 	for i, op := range raw {
 		var name, path string
 		_ = json.Unmarshal(op["op"], &name)

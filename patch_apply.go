@@ -113,12 +113,11 @@ func patchFlagConfig(f *Flag, ops json.RawMessage) bool {
 	if cfg == nil {
 		return false
 	}
-	sub, err1 := json.Marshal(cfg)
-	fixed, err2 := json.Marshal(raw)
-	if err1 != nil || err2 != nil {
+	sub, err := json.Marshal(cfg)
+	if err != nil {
 		return false
 	}
-	out, err := applyJSONPatch(sub, fixed, nil)
+	out, err := applyPatchOps(sub, raw, nil)
 	if err != nil {
 		return false
 	}
