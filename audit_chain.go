@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"sync"
 )
 
 // Most audit entries record a small change to a document that the
@@ -17,7 +16,7 @@ import (
 // one is written at least every maxChain+1 entries, so reads stay short.
 //
 // The store remembers, per resource, the last entry it wrote and that
-// entry's current version (auditTails). An entry is chained only when the
+// entry's current version (Store.tails). An entry is chained only when the
 // document's bytes before the change equal that version exactly, so a
 // change the audit log did not see (a dependent flag rewritten, an
 // environment added), a rolled-back write, another Store on the same
@@ -41,42 +40,6 @@ type auditTail struct {
 	key   string // its a/ key
 	cur   []byte // its current version, as stored; never changed
 	depth int    // chained entries since one stored whole (0: it was)
-}
-
-// auditTails maps resources to their last entry.
-type auditTails struct {
-	mu sync.Mutex
-	m  map[string]auditTail
-}
-
-func (t *auditTails) get(res string) (auditTail, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	tail, ok := t.m[res]
-	return tail, ok
-}
-
-// reset forgets every resource.
-func (t *auditTails) reset() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.m = nil
-}
-
-// set remembers tail for res; when full it forgets an arbitrary resource.
-func (t *auditTails) set(res string, tail auditTail) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = make(map[string]auditTail)
-	}
-	if _, ok := t.m[res]; !ok && len(t.m) >= auditTailsSize {
-		for k := range t.m {
-			delete(t.m, k)
-			break
-		}
-	}
-	t.m[res] = tail
 }
 
 // pendingTail is a tail to remember once its transaction commits.

@@ -21,9 +21,7 @@ import (
 // applied by Store.update). Entries are never handed out to callers
 // outside the package: they clone what they get.
 type docCache[T any] struct {
-	mu  sync.Mutex
-	m   map[string]cacheEntry[T]
-	max int
+	boundedMap[cacheEntry[T]]
 }
 
 type cacheEntry[T any] struct {
@@ -33,7 +31,7 @@ type cacheEntry[T any] struct {
 }
 
 func newDocCache[T any](max int) *docCache[T] {
-	return &docCache[T]{m: make(map[string]cacheEntry[T]), max: max}
+	return &docCache[T]{boundedMap[cacheEntry[T]]{max: max}}
 }
 
 // get returns the cached entry for key at version.
@@ -41,9 +39,7 @@ func (c *docCache[T]) get(key string, version uint64) (cacheEntry[T], bool) {
 	if c == nil {
 		return cacheEntry[T]{}, false
 	}
-	c.mu.Lock()
-	e, ok := c.m[key]
-	c.mu.Unlock()
+	e, ok := c.boundedMap.get(key)
 	if !ok || e.version != version {
 		return cacheEntry[T]{}, false
 	}
@@ -51,31 +47,64 @@ func (c *docCache[T]) get(key string, version uint64) (cacheEntry[T], bool) {
 }
 
 // put remembers doc as the decoding of raw, the committed value of key at
-// version. The cache takes ownership of both; when full it drops an
-// arbitrary entry.
+// version. The cache takes ownership of both.
 func (c *docCache[T]) put(key string, version uint64, raw []byte, doc *T) {
-	if c == nil || c.max <= 0 {
-		return
+	if c != nil {
+		c.set(key, cacheEntry[T]{version: version, raw: raw, doc: doc})
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {
-		for k := range c.m {
-			delete(c.m, k)
-			break
-		}
-	}
-	c.m[key] = cacheEntry[T]{version: version, raw: raw, doc: doc}
 }
 
 // drop forgets key.
 func (c *docCache[T]) drop(key string) {
-	if c == nil {
+	if c != nil {
+		c.delete(key)
+	}
+}
+
+// boundedMap is a map for concurrent use that holds at most max keys
+// (none when max is 0): a new key beyond that drops an arbitrary one.
+type boundedMap[V any] struct {
+	mu  sync.Mutex
+	m   map[string]V
+	max int
+}
+
+func (b *boundedMap[V]) get(key string) (V, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, ok := b.m[key]
+	return v, ok
+}
+
+func (b *boundedMap[V]) set(key string, v V) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.max <= 0 {
 		return
 	}
-	c.mu.Lock()
-	delete(c.m, key)
-	c.mu.Unlock()
+	if b.m == nil {
+		b.m = make(map[string]V)
+	}
+	if _, ok := b.m[key]; !ok && len(b.m) >= b.max {
+		for k := range b.m {
+			delete(b.m, k)
+			break
+		}
+	}
+	b.m[key] = v
+}
+
+func (b *boundedMap[V]) delete(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.m, key)
+}
+
+// reset forgets every key.
+func (b *boundedMap[V]) reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.m = nil
 }
 
 // pendingDoc is a document a write transaction stored, with its decoding,

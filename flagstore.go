@@ -40,7 +40,7 @@ type Store struct {
 	// entryBufs pools the scratch buffers of audit entries.
 	entryBufs sync.Pool
 	// tails are the resources' last audit entries (audit_chain.go).
-	tails auditTails
+	tails boundedMap[auditTail]
 	// tokens caches decoded tokens and records their use.
 	tokens tokenRuntime
 	// jobs is the background job: expiring targets, flag requests.
@@ -134,7 +134,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db = b
 	}
 	st := &Store{db: db, now: c.now, newID: c.newID, newUUID: c.newUUID, log: c.log,
-		flags: newDocCache[Flag](flagCacheSize), projects: newDocCache[Project](projectCacheSize), hooks: hooks}
+		flags: newDocCache[Flag](flagCacheSize), projects: newDocCache[Project](projectCacheSize),
+		tails: boundedMap[auditTail]{max: auditTailsSize}, hooks: hooks}
 	st.sdk = newSDKHub(st)
 	return startJobs(withOwner(st)) // a new store starts with its owner member (member.go)
 }
